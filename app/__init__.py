@@ -1,0 +1,1 @@
+"""Switchboard: Twilio webhooks in, verified and stored; signed, retried deliveries out."""

@@ -1,0 +1,88 @@
+"""Engines for both stores behind one code path: SQLite (embedded default, WAL) and PostgreSQL (production).
+
+Callers use SQLAlchemy Core on ``AsyncConnection``; transactions are opened by the layer that owns them
+(the ingest writer, the delivery worker, the request dependency), never inside repositories.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from app.config import Settings
+
+
+def async_url(database_url: str) -> str:
+    """``sqlite:///x.db`` → aiosqlite, ``postgresql://`` / ``postgres://`` → asyncpg; others untouched."""
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    if url.drivername == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    elif url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
+    return url.render_as_string(hide_password=False)
+
+
+def _dumps(value: Any) -> str:
+    # Compact, and unicode kept as is: bodies with emoji are stored byte-exact, not as \u escapes.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = async_url(settings.database_url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url, json_serializer=_dumps, pool_size=8, max_overflow=8, pool_timeout=30
+        )
+        _configure_sqlite(engine, settings.sqlite_synchronous.upper())
+        return engine
+    return create_async_engine(
+        url,
+        json_serializer=_dumps,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        # A restarted PostgreSQL leaves dead sockets in the pool; pre-ping swaps them out instead of
+        # failing one request per stale connection.
+        pool_pre_ping=True,
+        connect_args={"timeout": 3, "server_settings": {"application_name": "switchboard"}},
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the driver so that `begin` below decides the lock mode.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        # Several processes (serve + workers) may share the file: wait for the lock instead of failing.
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can
+        # fail with "database is locked" when another writer got in between; waiting at BEGIN cannot.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One transaction, committed on success and rolled back on error (for request dependencies)."""
+    async with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,1 @@
+"""Stored events: the envelope, the group-commit writer, queries for the API."""

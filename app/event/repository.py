@@ -1,0 +1,37 @@
+"""SQL for events. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.event.envelope import Event
+from app.models import events
+
+
+async def insert_new(conn: AsyncConnection, batch: Sequence[Event]) -> set[str]:
+    """Insert the events not already stored (by type + dedupe key); return the ids actually inserted."""
+    if not batch:
+        return set()
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(events)
+        .on_conflict_do_nothing(index_elements=["type", "dedupe_key"])
+        .returning(events.c.id)
+    )
+    result = await conn.execute(statement, [event.row() for event in batch])
+    return set(result.scalars())
+
+
+async def get(conn: AsyncConnection, event_id: str) -> Event | None:
+    row = (await conn.execute(select(events).where(events.c.id == event_id))).first()
+    return Event.from_row(row) if row else None
+
+
+async def find_by_dedupe_key(conn: AsyncConnection, event_type: str, key: str) -> Event | None:
+    statement = select(events).where(events.c.type == event_type, events.c.dedupe_key == key)
+    row = (await conn.execute(statement)).first()
+    return Event.from_row(row) if row else None

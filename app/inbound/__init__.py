@@ -1,0 +1,1 @@
+"""Twilio → us: webhook routes generated from definitions, signature checks, and storing the event."""

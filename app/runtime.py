@@ -1,0 +1,37 @@
+"""What a running process holds: settings, definitions, the database engine and the event writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.connector.loader import default_connectors_dir
+from app.connector.registry import Registry
+from app.db import create_engine
+from app.event.writer import EventWriter
+
+
+def load_registry(settings: Settings) -> Registry:
+    """Every definition validated; raises DefinitionError naming file, JSON path and problem."""
+    return Registry.from_dir(settings.connectors_path or default_connectors_dir())
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Registry
+    engine: AsyncEngine = field(init=False)
+    writer: EventWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = create_engine(self.settings)
+        self.writer = EventWriter(self.engine)
+
+    async def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+        await self.engine.dispose()

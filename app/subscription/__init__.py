@@ -1,0 +1,1 @@
+"""Automations' subscriptions: CRUD, secrets, filters and matching events to them."""
