@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,10 +25,16 @@ class Runtime:
     registry: Registry
     engine: AsyncEngine = field(init=False)
     writer: EventWriter = field(init=False)
+    # Set whenever this process creates deliveries, so its worker wakes at once instead of polling.
+    deliveries_waiting: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.engine = create_engine(self.settings)
-        self.writer = EventWriter(self.engine)
+        self.writer = EventWriter(self.engine, on_deliveries=self.deliveries_created)
+
+    def deliveries_created(self, count: int) -> None:
+        if count:
+            self.deliveries_waiting.set()
 
     async def start(self) -> None:
         self.writer.start()

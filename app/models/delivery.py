@@ -18,6 +18,9 @@ deliveries = Table(
     ),
     Column("status", String(16), nullable=False),
     Column("attempt_count", Integer, nullable=False),
+    # attempt_count when the current retry schedule began: a manual retry restarts the schedule
+    # while attempt numbers keep counting up (they are unique per delivery).
+    Column("schedule_start", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     # A claimed delivery belongs to one worker until its lease runs out (then anyone may take it over).
     Column("locked_until", UTCDateTime, nullable=True),

@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("subscription_id", sa.String(40), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempt_count", sa.Integer(), nullable=False),
+        sa.Column("schedule_start", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
         sa.Column("locked_until", UTCDateTime(), nullable=True),
         sa.Column("locked_by", sa.String(64), nullable=True),
