@@ -6,7 +6,6 @@ Callers use SQLAlchemy Core on ``AsyncConnection``; transactions are opened by t
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.config import Settings
+from app.jsonenc import dumps
 
 
 def async_url(database_url: str) -> str:
@@ -27,22 +27,15 @@ def async_url(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _dumps(value: Any) -> str:
-    # Compact, and unicode kept as is: bodies with emoji are stored byte-exact, not as \u escapes.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def create_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(
-            url, json_serializer=_dumps, pool_size=8, max_overflow=8, pool_timeout=30
-        )
+        engine = create_async_engine(url, json_serializer=dumps, pool_size=8, max_overflow=8, pool_timeout=30)
         _configure_sqlite(engine, settings.sqlite_synchronous.upper())
         return engine
     return create_async_engine(
         url,
-        json_serializer=_dumps,
+        json_serializer=dumps,
         pool_size=10,
         max_overflow=10,
         pool_timeout=5,
@@ -71,6 +64,12 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can
         # fail with "database is locked" when another writer got in between; waiting at BEGIN cannot.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def describe_error(exc: BaseException) -> str:
+    """The driver's message for a log line, never the statement's parameters (they hold message bodies)."""
+    message = str(getattr(exc, "orig", None) or exc)
+    return f"{type(exc).__name__}: {message.splitlines()[0][:300] if message else ''}"
 
 
 async def ping(engine: AsyncEngine) -> bool:

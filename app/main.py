@@ -19,9 +19,9 @@ from app.runtime import Runtime, load_registry
 _HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def create_app(settings: Settings | None = None) -> WebhookIngress:
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> WebhookIngress:
     settings = settings or load_settings()
-    runtime = Runtime(settings, load_registry(settings))
+    runtime = Runtime(settings, load_registry(settings), run_worker=run_worker)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

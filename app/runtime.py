@@ -11,6 +11,7 @@ from app.config import Settings
 from app.connector.loader import default_connectors_dir
 from app.connector.registry import Registry
 from app.db import create_engine
+from app.delivery.worker import DeliveryWorker
 from app.event.writer import EventWriter
 
 
@@ -23,8 +24,11 @@ def load_registry(settings: Settings) -> Registry:
 class Runtime:
     settings: Settings
     registry: Registry
+    run_worker: bool = True  # the in-process delivery worker (`serve` without --no-worker)
     engine: AsyncEngine = field(init=False)
     writer: EventWriter = field(init=False)
+    worker: DeliveryWorker | None = field(init=False, default=None)
+    _worker_task: asyncio.Task[None] | None = field(init=False, default=None)
     # Set whenever this process creates deliveries, so its worker wakes at once instead of polling.
     deliveries_waiting: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
@@ -38,7 +42,14 @@ class Runtime:
 
     async def start(self) -> None:
         self.writer.start()
+        if self.run_worker:
+            self.worker = DeliveryWorker(self.engine, self.settings, self.deliveries_waiting)
+            self._worker_task = asyncio.create_task(self.worker.run(), name="delivery-worker")
 
     async def stop(self) -> None:
+        """Finish committing accepted webhooks, let attempts in flight finish, then close the pool."""
         await self.writer.stop()
+        if self.worker is not None and self._worker_task is not None:
+            self.worker.stop()
+            await self._worker_task
         await self.engine.dispose()

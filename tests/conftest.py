@@ -125,9 +125,12 @@ async def harness_factory(database_url: str) -> AsyncIterator[Any]:
     started: list[tuple[AppHarness, Any]] = []
 
     async def factory(
-        base_url: str = "https://hooks.example.com", client_ip: str = "203.0.113.7", **overrides: Any
+        base_url: str = "https://hooks.example.com",
+        client_ip: str = "203.0.113.7",
+        run_worker: bool = False,
+        **overrides: Any,
     ) -> AppHarness:
-        app = create_app(make_settings(database_url, **overrides))
+        app = create_app(make_settings(database_url, **overrides), run_worker=run_worker)
         lifespan = app.app.router.lifespan_context(app.app)
         await lifespan.__aenter__()
         harness = AppHarness(app, base_url, client_ip)

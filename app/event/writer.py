@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock
+from app.db import describe_error
 from app.delivery import repository as delivery_repository
 from app.errors import ServiceUnavailable
 from app.event import repository as event_repository
@@ -87,7 +88,7 @@ class EventWriter:
                 for item in batch:
                     await self._commit_batch([item])
                 return
-            log.error("event batch of %d not stored: %s", len(batch), _describe(exc))
+            log.error("event batch of %d not stored: %s", len(batch), describe_error(exc))
             error = ServiceUnavailable("the database is unavailable; Twilio will retry")
             for _, future in batch:
                 if not future.done():
@@ -132,8 +133,3 @@ def _is_data_error(exc: Exception) -> bool:
             "ProgrammingError",
         )
     )
-
-
-def _describe(exc: BaseException) -> str:
-    # The driver's message, never the statement's parameters (they hold message bodies).
-    return f"{type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0][:300]}"

@@ -1,0 +1,182 @@
+"""The outbox as a work queue: claim due deliveries under a lease, record attempts, release on stop.
+
+Claiming is one short transaction; the HTTP call happens outside any transaction; its outcome is
+recorded in another. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
+by side without waiting on each other; on SQLite ``BEGIN IMMEDIATE`` serialises claimers (which is
+also what makes several processes on one file safe). A lease (``locked_until``) hands the work of a
+worker that died to the others once it runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import ids
+from app.delivery.repository import DeliveryStatus
+from app.event.envelope import Event
+from app.models import deliveries, delivery_attempts, events, subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this worker holds: everything needed to send it without touching the database."""
+
+    id: str
+    attempt_count: int
+    schedule_start: int
+    url: str
+    secrets: tuple[str, ...]
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery_id: str
+    number: int  # this attempt's number, 1-based, unique per delivery
+    attempted_at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    response_excerpt: str | None
+    status: DeliveryStatus
+    next_attempt_at: datetime | None  # when pending again
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        deliveries.c.status == DeliveryStatus.PENDING,
+        deliveries.c.next_attempt_at <= now,
+        or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+    )
+
+
+async def claim(
+    conn: AsyncConnection, worker: str, limit: int, now: datetime, lease: timedelta
+) -> list[Claimed]:
+    candidates = select(deliveries.c.id).where(_due(now)).order_by(deliveries.c.next_attempt_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed_ids = (
+        (
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(candidates.scalar_subquery()))
+                .values(locked_until=now + lease, locked_by=worker)
+                .returning(deliveries.c.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not claimed_ids:
+        return []
+    rows = (
+        await conn.execute(
+            select(
+                deliveries.c.id.label("delivery_id"),
+                deliveries.c.attempt_count,
+                deliveries.c.schedule_start,
+                subscriptions.c.url,
+                subscriptions.c.secret,
+                subscriptions.c.previous_secret,
+                subscriptions.c.previous_secret_expires_at,
+                *events.c,
+            )
+            .join(events, events.c.id == deliveries.c.event_id)
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .where(deliveries.c.id.in_(claimed_ids))
+        )
+    ).all()
+    return [_claimed(row, now) for row in rows]
+
+
+def _claimed(row: Any, now: datetime) -> Claimed:
+    secrets = [row.secret]
+    # During a rotation the old secret keeps signing alongside, so receivers can switch at their pace.
+    if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
+        secrets.append(row.previous_secret)
+    return Claimed(
+        id=row.delivery_id,
+        attempt_count=row.attempt_count,
+        schedule_start=row.schedule_start,
+        url=row.url,
+        secrets=tuple(secrets),
+        event=Event.from_row(row),
+    )
+
+
+async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Store attempts and move each delivery on, only where this worker still holds it."""
+    if not outcomes:
+        return
+    await conn.execute(
+        insert(delivery_attempts),
+        [
+            {
+                "id": ids.new_id("att"),
+                "delivery_id": o.delivery_id,
+                "number": o.number,
+                "attempted_at": o.attempted_at,
+                "status_code": o.status_code,
+                "duration_ms": o.duration_ms,
+                "error": o.error,
+                "response_excerpt": o.response_excerpt,
+            }
+            for o in outcomes
+        ],
+    )
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.locked_by == worker)
+        .values(
+            status=bindparam("b_status"),
+            attempt_count=bindparam("b_number"),
+            next_attempt_at=bindparam("b_next"),
+            last_attempt_at=bindparam("b_attempted_at"),
+            last_status_code=bindparam("b_status_code"),
+            last_error=bindparam("b_error"),
+            locked_until=None,
+            locked_by=None,
+            updated_at=now,
+        )
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "b_id": o.delivery_id,
+                "b_status": o.status,
+                "b_number": o.number,
+                "b_next": o.next_attempt_at or o.attempted_at,
+                "b_attempted_at": o.attempted_at,
+                "b_status_code": o.status_code,
+                "b_error": o.error,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+async def release(conn: AsyncConnection, worker: str, delivery_ids: Sequence[str]) -> None:
+    """Give back claimed deliveries that were not attempted (a stop), so others take them at once."""
+    if delivery_ids:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.locked_by == worker)
+            .values(locked_until=None, locked_by=None)
+        )
+
+
+async def next_due_at(conn: AsyncConnection) -> datetime | None:
+    """When the earliest pending delivery falls due (the partial index makes this cheap)."""
+    query = select(func.min(deliveries.c.next_attempt_at)).where(
+        deliveries.c.status == DeliveryStatus.PENDING
+    )
+    value: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return value

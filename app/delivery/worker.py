@@ -1,0 +1,244 @@
+"""The delivery worker: claims due deliveries, posts them concurrently, records every attempt.
+
+It owns its transactions (claim, record, release), each short, and none open during an HTTP call.
+It wakes on new work at once: from this process (the ingest writer and the API set ``wake``) and,
+on PostgreSQL, from other processes through LISTEN/NOTIFY; a poll timed to the next due delivery is
+the fallback, so a lost notification delays work by at most ``POLL_SECONDS``.
+Stopping: no new claims; attempts in flight get ``grace`` seconds to finish and be recorded; whatever
+is still unfinished then is cancelled and released for another worker (at least once, never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import socket
+import time
+from datetime import timedelta
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import clock, jsonenc
+from app.config import Settings
+from app.db import describe_error
+from app.delivery import queue
+from app.delivery.repository import NOTIFY_CHANNEL, DeliveryStatus
+from app.delivery.retry import RetryPolicy
+from app.delivery.sender import Sender
+from app.delivery.signing import build_headers
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class DeliveryWorker:
+    def __init__(self, engine: AsyncEngine, settings: Settings, wake: asyncio.Event, *, grace: float = 5.0):
+        self.name = worker_name()
+        self._engine = engine
+        self._settings = settings
+        self._wake = wake
+        self._grace = grace
+        self._policy = RetryPolicy(settings.retry_schedule)
+        self._lease = timedelta(seconds=settings.delivery_lease)
+        self._concurrency = settings.delivery_concurrency
+        self._stopping = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._outcomes: list[queue.Outcome] = []
+        self._outcome_ready = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("delivery worker %s started (concurrency %d)", self.name, self._concurrency)
+        async with Sender(
+            timeout=self._settings.delivery_timeout,
+            allow_private=self._settings.allow_private_callbacks,
+            concurrency=self._concurrency,
+        ) as sender:
+            recorder = asyncio.create_task(self._record_loop(), name="delivery-recorder")
+            listener = asyncio.create_task(self._listen(), name="delivery-listener")
+            try:
+                await self._claim_loop(sender)
+            finally:
+                listener.cancel()
+                await self._drain()
+                recorder.cancel()
+                await asyncio.gather(listener, recorder, return_exceptions=True)
+                await self._flush_outcomes()
+        log.info("delivery worker %s stopped", self.name)
+
+    # --- claiming -------------------------------------------------------------------------------
+
+    async def _claim_loop(self, sender: Sender) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            self._wake.clear()
+            free = self._concurrency - len(self._in_flight)
+            timeout: float | None = None
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                    backoff = 0.1
+                except Exception as exc:
+                    log.warning(
+                        "claiming deliveries failed (%s); retrying in %.1fs", describe_error(exc), backoff
+                    )
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                for item in claimed:
+                    task = asyncio.create_task(self._deliver(sender, item), name=f"deliver-{item.id}")
+                    self._in_flight[item.id] = task
+                    task.add_done_callback(functools.partial(self._finished, item.id))
+                if len(claimed) == free:
+                    continue  # there may be more due right now
+                timeout = await self._until_next_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _claim(self, limit: int) -> list[queue.Claimed]:
+        async with self._engine.begin() as conn:
+            return await queue.claim(conn, self.name, limit, clock.utc_now(), self._lease)
+
+    async def _until_next_due(self) -> float:
+        try:
+            async with self._engine.connect() as conn:
+                due = await queue.next_due_at(conn)
+        except Exception:
+            return POLL_SECONDS
+        if due is None:
+            return POLL_SECONDS
+        return min(max((due - clock.utc_now()).total_seconds(), 0.01), POLL_SECONDS)
+
+    def _finished(self, delivery_id: str, _: object = None) -> None:
+        self._in_flight.pop(delivery_id, None)
+        self._wake.set()  # a slot is free
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    async def _deliver(self, sender: Sender, item: queue.Claimed) -> None:
+        body = jsonenc.dumps(item.event.envelope()).encode()
+        headers = build_headers(secrets=item.secrets, msg_id=item.id, timestamp=int(time.time()), body=body)
+        attempted_at = clock.utc_now()
+        response = await sender.post(item.url, body, headers)
+        number = item.attempt_count + 1
+        if response.ok:
+            status, next_attempt_at = DeliveryStatus.SUCCEEDED, None
+        else:
+            delay = self._policy.next_delay(number - item.schedule_start)
+            if delay is None:
+                status, next_attempt_at = DeliveryStatus.FAILED, None
+            else:
+                status, next_attempt_at = DeliveryStatus.PENDING, clock.utc_now() + timedelta(seconds=delay)
+        log.info(
+            "delivery attempt: delivery=%s event=%s attempt=%d status=%s code=%s ms=%d%s",
+            item.id,
+            item.event.id,
+            number,
+            status,
+            response.status_code,
+            response.duration_ms,
+            f" error={response.error!r}" if response.error else "",
+        )
+        self._outcomes.append(
+            queue.Outcome(
+                delivery_id=item.id,
+                number=number,
+                attempted_at=attempted_at,
+                status_code=response.status_code,
+                duration_ms=response.duration_ms,
+                error=response.error,
+                response_excerpt=response.excerpt,
+                status=status,
+                next_attempt_at=next_attempt_at,
+            )
+        )
+        self._outcome_ready.set()
+
+    # --- recording ------------------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        """Record outcomes in batches: one transaction for everything finished since the last one."""
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            if not await self._flush_outcomes():
+                await asyncio.sleep(0.5)  # the database is away: keep the outcomes, try again
+                self._outcome_ready.set()
+
+    async def _flush_outcomes(self) -> bool:
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return True
+        try:
+            async with self._engine.begin() as conn:
+                await queue.record(conn, self.name, batch, clock.utc_now())
+        except Exception as exc:
+            log.warning("recording %d delivery attempts failed: %s", len(batch), describe_error(exc))
+            self._outcomes[:0] = batch
+            return False
+        return True
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        if self._in_flight:
+            _, pending = await asyncio.wait(list(self._in_flight.values()), timeout=self._grace)
+            unfinished = [delivery_id for delivery_id, task in self._in_flight.items() if task in pending]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if unfinished:
+                with contextlib.suppress(Exception):
+                    async with self._engine.begin() as conn:
+                        await queue.release(conn, self.name, unfinished)
+                log.info("released %d unfinished deliveries for other workers", len(unfinished))
+
+    # --- cross-process wake-ups -------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """On PostgreSQL, LISTEN for deliveries created by other processes; reconnect when dropped."""
+        if not self._engine.url.get_backend_name().startswith("postgresql"):
+            return
+        import asyncpg
+
+        dsn = make_url(self._settings.database_url).set(drivername="postgresql").render_as_string(False)
+        while not self._stopping.is_set():
+            try:
+                conn = await asyncpg.connect(dsn, timeout=5)
+            except Exception:
+                await self._sleep(2.0)
+                continue
+            closed = asyncio.Event()
+            try:
+                conn.add_termination_listener(functools.partial(_set, closed))
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # anything created while we were not listening
+                await closed.wait()
+            except Exception as exc:
+                log.debug("LISTEN connection lost: %s", exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)
+            await self._sleep(1.0)
+
+
+def _set(event: asyncio.Event, *_: object) -> None:
+    event.set()
