@@ -67,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             "!!! SWITCHBOARD_SIGNATURE_MODE=off: webhook signatures are NOT checked. Development only. !!!"
         )
     try:
-        app = create_app(settings)
+        app = create_app(settings, run_worker=not args.no_worker)
     except DefinitionError as exc:
         fail(f"invalid connector definition:\n{exc}")
     try:
@@ -88,6 +88,37 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
+
+
+async def _run_worker(settings: Settings) -> None:
+    import signal
+
+    from app import migrate
+    from app.db import create_engine
+    from app.delivery.worker import DeliveryWorker
+
+    engine = create_engine(settings)
+    try:
+        current, head = await migrate.current_revision(engine), migrate.head_revision()
+        if current != head:
+            fail(f"the database schema is at {current}, not {head}: run `switchboard db upgrade` first")
+        worker = DeliveryWorker(engine, settings, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.stop)
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    # The worker serves no webhooks, so it needs no Twilio auth token.
+    settings = _settings(signature_mode=SignatureMode.OFF)
+    _configure_logging(settings)
+    try:
+        asyncio.run(_run_worker(settings))
+    except OSError as exc:
+        fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
 
 
 def cmd_connectors_check(args: argparse.Namespace) -> None:
@@ -152,7 +183,11 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service (and, by default, the delivery worker)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="run no delivery worker in this process")
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the delivery worker only (any number, on PostgreSQL)")
+    worker.set_defaults(func=cmd_worker)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
