@@ -121,6 +121,45 @@ def cmd_worker(args: argparse.Namespace) -> None:
         fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
 
 
+async def _create_api_token(settings: Settings, name: str) -> tuple[str, str]:
+    from app import migrate
+    from app.api_token import service as api_token_service
+    from app.db import create_engine
+
+    engine = create_engine(settings)
+    try:
+        # The token needs its table: bring the schema up to date, as `db upgrade` would.
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            return await api_token_service.create_token(conn, name)
+    finally:
+        await engine.dispose()
+
+
+def cmd_api_tokens_create(args: argparse.Namespace) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    settings = _settings(signature_mode=SignatureMode.OFF)
+    try:
+        token_id, token = asyncio.run(_create_api_token(settings, args.name))
+    except (OSError, DBAPIError) as exc:
+        fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
+    # The token alone on stdout, so `TOKEN=$(switchboard api-tokens create)` captures just it.
+    print(token)
+    print(
+        f"API token {token_id} ({args.name!r}) created. It is shown only this once: store it now; "
+        "the database keeps only its hash.",
+        file=sys.stderr,
+    )
+
+
+def _token_name(value: str) -> str:
+    name = value.strip()
+    if not name or len(name) > 200:
+        raise argparse.ArgumentTypeError("a name is 1 to 200 characters")
+    return name
+
+
 def cmd_connectors_check(args: argparse.Namespace) -> None:
     folder = Path(args.path) if args.path else _settings(signature_mode=SignatureMode.OFF).connectors_path
     folder = folder or default_connectors_dir()
@@ -191,6 +230,14 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    tokens = commands.add_parser("api-tokens", help="REST API tokens")
+    tokens_commands = tokens.add_subparsers(dest="api_tokens_command", required=True)
+    create_token = tokens_commands.add_parser(
+        "create", help="print a new API token once; store only its hash"
+    )
+    create_token.add_argument("--name", type=_token_name, default="default", help="to tell tokens apart")
+    create_token.set_defaults(func=cmd_api_tokens_create)
 
     connectors = commands.add_parser("connectors", help="connector definitions")
     connectors_commands = connectors.add_subparsers(dest="connectors_command", required=True)

@@ -23,6 +23,8 @@ from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
 
+pytest_plugins = ["tests.fake_twilio.fixtures"]
+
 PG_ENV = "SWITCHBOARD_TEST_DATABASE_URL"
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "12345678901234567890123456789012"
