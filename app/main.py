@@ -11,11 +11,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from app import health
+from app.api.router import router as api_router
 from app.config import Settings, load_settings
 from app.errors import AppError
 from app.inbound.ingress import WebhookIngress
 from app.runtime import Runtime, load_registry
 
+_TAGS = [
+    {"name": "triggers", "description": "The events the connector definitions declare."},
+    {"name": "subscriptions", "description": "Automations' callbacks: which events, where, signed how."},
+    {"name": "events", "description": "Every accepted webhook, as stored and forwarded."},
+    {"name": "deliveries", "description": "Each event's way to each subscription, attempt by attempt."},
+    {"name": "operations", "description": "Probes."},
+]
 _HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -36,10 +44,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         version=_version(),
         summary="Twilio webhooks in, verified and stored; signed, retried deliveries out.",
         lifespan=lifespan,
+        openapi_tags=_TAGS,
     )
     api.state.runtime = runtime
     _install_error_handlers(api)
     api.include_router(health.router)
+    api.include_router(api_router)
     return WebhookIngress(api, runtime.registry, settings, lambda: runtime.writer)
 
 
@@ -50,7 +60,10 @@ def _install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'])}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
         body = {"error": {"code": "invalid_request", "message": "; ".join(problems)}}
         return JSONResponse(body, status_code=422)
 

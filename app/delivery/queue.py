@@ -48,11 +48,18 @@ class Outcome:
     next_attempt_at: datetime | None  # when pending again
 
 
+# A disabled subscription gets nothing: its pending deliveries wait, and flow again once re-enabled.
+_ENABLED = deliveries.c.subscription_id.in_(
+    select(subscriptions.c.id).where(subscriptions.c.enabled.is_(True))
+)
+
+
 def _due(now: datetime) -> Any:
     return and_(
         deliveries.c.status == DeliveryStatus.PENDING,
         deliveries.c.next_attempt_at <= now,
         or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
+        _ENABLED,
     )
 
 
@@ -112,7 +119,19 @@ def _claimed(row: Any, now: datetime) -> Claimed:
 
 
 async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Store attempts and move each delivery on, only where this worker still holds it."""
+    """Store attempts and move each delivery on, only where this worker still holds it.
+
+    A delivery may be gone (its subscription was deleted mid-attempt) or taken over (the lease ran
+    out and another worker claimed it): its outcome is dropped rather than recorded against a row
+    that is no longer ours. The rows kept are locked first, so a concurrent delete waits for us.
+    """
+    held_query = select(deliveries.c.id).where(
+        deliveries.c.id.in_([o.delivery_id for o in outcomes]), deliveries.c.locked_by == worker
+    )
+    if conn.dialect.name == "postgresql":
+        held_query = held_query.with_for_update()
+    held = set((await conn.execute(held_query)).scalars())
+    outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
     await conn.execute(

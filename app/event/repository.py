@@ -35,3 +35,15 @@ async def find_by_dedupe_key(conn: AsyncConnection, event_type: str, key: str) -
     statement = select(events).where(events.c.type == event_type, events.c.dedupe_key == key)
     row = (await conn.execute(statement)).first()
     return Event.from_row(row) if row else None
+
+
+async def list_before(
+    conn: AsyncConnection, before: str | None, limit: int, *, event_type: str | None = None
+) -> list[Event]:
+    """Up to ``limit`` events with ids below ``before`` (all if None), newest first, of one type if given."""
+    statement = select(events).order_by(events.c.id.desc()).limit(limit)
+    if before is not None:
+        statement = statement.where(events.c.id < before)
+    if event_type is not None:
+        statement = statement.where(events.c.type == event_type)
+    return [Event.from_row(row) for row in (await conn.execute(statement)).all()]

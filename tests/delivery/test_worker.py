@@ -8,10 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 from standardwebhooks import Webhook
 
 from app import clock, simulate
 from app.delivery.signing import new_secret
+from app.delivery.worker import DeliveryWorker
+from app.models import subscriptions
 from tests.conftest import ACCOUNT_SID, AppHarness
 from tests.factories import attempt_rows, create_subscription, delivery_rows
 from tests.receiver import Receiver
@@ -224,3 +227,55 @@ async def test_envelope_json_is_compact_and_keeps_unicode(harness_factory: Any, 
     [request] = await receiver.wait_for(1)
     assert "naïve ☕".encode() in request.body
     assert json.loads(request.body)["data"]["body"] == "naïve ☕"
+
+
+async def test_deleting_a_subscription_mid_attempt_does_not_stall_the_worker(harness_factory: Any) -> None:
+    harness = await harness_factory(run_worker=True)
+    slow = await Receiver(delay=1.0).start()
+    fast = await Receiver().start()
+    try:
+        engine = harness.runtime.engine
+        doomed = await create_subscription(engine, slow.url)
+        await send_message(harness, "first")
+        await wait_until(lambda: _locked(harness))
+        async with engine.begin() as conn:
+            await conn.execute(delete(subscriptions).where(subscriptions.c.id == doomed["id"]))
+        await create_subscription(engine, fast.url)
+        await send_message(harness, "second")
+        await fast.wait_for(1)
+        await wait_until(lambda: _status_is(harness, "succeeded"))  # recorded: the recorder is not stuck
+        assert await attempt_rows(harness.runtime.engine) != []
+    finally:
+        await slow.stop()
+        await fast.stop()
+
+
+async def test_a_disabled_subscription_gets_nothing_until_re_enabled(
+    harness: AppHarness, receiver: Receiver
+) -> None:
+    engine = harness.runtime.engine
+    subscription = await create_subscription(engine, receiver.url)
+    await send_message(harness, "made while enabled")  # no worker yet: the delivery waits, pending
+    await set_enabled(engine, subscription["id"], False)
+    wake = asyncio.Event()
+    worker = DeliveryWorker(engine, harness.runtime.settings, wake)
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(1.5)  # more than one poll interval
+        assert receiver.received == []
+        [delivery] = await delivery_rows(engine)
+        assert delivery["status"] == "pending" and delivery["attempt_count"] == 0
+        await set_enabled(engine, subscription["id"], True)
+        wake.set()
+        [request] = await receiver.wait_for(1)
+        assert request.json()["data"]["body"] == "made while enabled"
+    finally:
+        worker.stop()
+        await task
+
+
+async def set_enabled(engine: Any, subscription_id: str, enabled: bool) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(enabled=enabled)
+        )

@@ -1,0 +1,1 @@
+"""The REST API's shared plumbing: authentication, the request transaction, pagination, error models."""

@@ -1,0 +1,1 @@
+"""Triggers: the events the loaded connector definitions declare, as automations choose from them."""
