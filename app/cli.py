@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from app.config import ConfigError, Settings, SignatureMode, load_settings
 from app.connector.loader import DefinitionError, default_connectors_dir, load_dir
@@ -29,9 +30,9 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from app.logging import configure
+
+    configure(settings.log_level, settings.log_format, settings.secret_values)
 
 
 async def _upgrade(settings: Settings) -> str | None:
@@ -57,8 +58,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
+    from fastapi import FastAPI
 
+    from app import server
     from app.main import create_app
+    from app.runtime import Runtime
 
     settings = _settings()
     _configure_logging(settings)
@@ -75,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except OSError as exc:
         fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
     log.info("database schema at revision %s", revision)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -84,41 +88,107 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Forwarded headers are judged by SWITCHBOARD_TRUSTED_PROXIES in the signature check, not by
         # uvicorn, which would otherwise trust them from 127.0.0.1.
         proxy_headers=False,
-        access_log=False,
+        access_log=False,  # ours is app/access.py
+        log_config=None,  # keep the logging configured above (JSON, redacted)
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=server.DRAIN_SECONDS,
     )
+    runtime: Runtime = cast(FastAPI, app.app).state.runtime
+    server.run(config, on_exit=runtime.begin_shutdown)
 
 
-async def _run_worker(settings: Settings) -> None:
-    import signal
-
-    from app import migrate
+async def _run_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from app import migrate, worker_process
     from app.db import create_engine
-    from app.delivery.worker import DeliveryWorker
 
     engine = create_engine(settings)
     try:
         current, head = await migrate.current_revision(engine), migrate.head_revision()
         if current != head:
             fail(f"the database schema is at {current}, not {head}: run `switchboard db upgrade` first")
-        worker = DeliveryWorker(engine, settings, asyncio.Event())
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, worker.stop)
-        await worker.run()
+        await worker_process.run(
+            engine, settings, metrics_host=args.metrics_host, metrics_port=args.metrics_port
+        )
     finally:
         await engine.dispose()
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    from app.worker_process import StartError
+
     # The worker serves no webhooks, so it needs no Twilio auth token.
     settings = _settings(signature_mode=SignatureMode.OFF)
     _configure_logging(settings)
     try:
-        asyncio.run(_run_worker(settings))
+        asyncio.run(_run_worker(settings, args))
+    except StartError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
+
+
+async def _prune(settings: Settings, days: int, batch_size: int, dry_run: bool) -> str:
+    from datetime import timedelta
+
+    from app import clock
+    from app.db import create_engine
+    from app.event import retention
+    from app.progress import Progress
+
+    cutoff = clock.utc_now() - timedelta(days=days)
+    when = cutoff.isoformat(timespec="seconds")
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            census = await retention.census(conn, cutoff)
+        kept = (
+            f"; kept {census.kept_pending} older events that still have pending deliveries"
+            if census.kept_pending
+            else ""
+        )
+        if dry_run:
+            found = census.prunable
+            return (
+                f"dry run: would prune {found.events} events received before {when} (with "
+                f"{found.deliveries} deliveries and {found.attempts} attempts){kept}; nothing was changed"
+            )
+        progress = Progress(census.prunable.events, "events")
+        done = await retention.prune(
+            engine, cutoff, batch_size, on_batch=lambda batch: progress.advance(batch.events)
+        )
+        progress.finish()
+    finally:
+        await engine.dispose()
+    return (
+        f"pruned {done.events} events received before {when} (with {done.deliveries} deliveries "
+        f"and {done.attempts} attempts){kept}"
+    )
+
+
+def cmd_events_prune(args: argparse.Namespace) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    settings = _settings(signature_mode=SignatureMode.OFF)
+    days = args.older_than_days or settings.retention_days
+    if days is None:
+        fail("give --older-than-days N, or set SWITCHBOARD_RETENTION_DAYS")
+    try:
+        print(asyncio.run(_prune(settings, days, args.batch_size, args.dry_run)))
+    except (OSError, DBAPIError) as exc:
+        fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
+
+
+def _positive_int(maximum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if not 0 < number <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {maximum}")
+        return number
+
+    return parse
 
 
 async def _create_api_token(settings: Settings, name: str) -> tuple[str, str]:
@@ -215,6 +285,32 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     raise SystemExit(0 if response.is_success else 1)
 
 
+def _phone_number(value: str) -> str:
+    number = value.strip()
+    if not re.fullmatch(r"\+[1-9]\d{1,14}", number):
+        raise argparse.ArgumentTypeError("give the number in E.164, e.g. +15005550006")
+    return number
+
+
+def cmd_numbers(args: argparse.Namespace) -> None:
+    from app.action import numbers
+    from app.errors import AppError
+
+    settings = _settings(signature_mode=SignatureMode.OFF)  # no webhooks served: the token is for the API
+    try:
+        lines = asyncio.run(numbers.run_command(settings, args.numbers_command, args.phone_number))
+    except DefinitionError as exc:
+        fail(f"invalid connector definition:\n{exc}")
+    except numbers.NumbersError as exc:
+        fail(str(exc))
+    except AppError as exc:
+        code = exc.extra.get("twilio_code")
+        fail(f"{exc.message}" + (f" (Twilio error {code}, HTTP {exc.status_code})" if code else ""))
+    except OSError as exc:
+        fail(f"cannot reach the database at SWITCHBOARD_DATABASE_URL: {exc}")
+    print("\n".join(lines))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -226,7 +322,31 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = commands.add_parser("worker", help="run the delivery worker only (any number, on PostgreSQL)")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve GET /metrics and /healthz on this port (default: none)"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     worker.set_defaults(func=cmd_worker)
+
+    events = commands.add_parser("events", help="stored events")
+    events_commands = events.add_subparsers(dest="events_command", required=True)
+    prune = events_commands.add_parser(
+        "prune", help="delete old events with their deliveries and attempts (never one still pending)"
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=_positive_int(100_000),
+        help="events received more than N days ago (default: SWITCHBOARD_RETENTION_DAYS)",
+    )
+    prune.add_argument(
+        "--batch-size",
+        # At most 10,000: a batch's ids travel as bound parameters (app/event/retention.py).
+        type=_positive_int(10_000),
+        default=1000,
+        help="events per transaction (default: %(default)s)",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    prune.set_defaults(func=cmd_events_prune)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
@@ -261,6 +381,16 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--account-sid")
     sim.add_argument("--auth-token")
     sim.set_defaults(func=cmd_simulate)
+
+    numbers = commands.add_parser("numbers", help="point a Twilio number's webhooks at Switchboard, and back")
+    numbers_commands = numbers.add_subparsers(dest="numbers_command", required=True)
+    for name, text in (
+        ("connect", "save the number's webhook settings, then set them to SWITCHBOARD_PUBLIC_URL's webhooks"),
+        ("disconnect", "restore the settings saved by connect"),
+    ):
+        command = numbers_commands.add_parser(name, help=text)
+        command.add_argument("phone_number", type=_phone_number, help="E.164, e.g. +15005550006")
+        command.set_defaults(func=cmd_numbers)
     return root
 
 

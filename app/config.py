@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.delivery.retry import parse_schedule
+from app.logging import LogFormat
 
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
@@ -34,7 +35,10 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # env_ignore_empty: an empty variable counts as unset, as docker-compose's `${VAR:-}` passes it.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     database_url: str = Field("sqlite:///./switchboard.db", validation_alias=_env("SWITCHBOARD_DATABASE_URL"))
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
@@ -65,7 +69,14 @@ class Settings(BaseSettings):
     )
     delivery_concurrency: int = Field(64, gt=0, validation_alias=_env("SWITCHBOARD_DELIVERY_CONCURRENCY"))
     delivery_lease: float = Field(60.0, gt=0, validation_alias=_env("SWITCHBOARD_DELIVERY_LEASE"))
-    log_level: str = Field("INFO", validation_alias=_env("SWITCHBOARD_LOG_LEVEL"))
+    log_level: str = Field(
+        "INFO",
+        pattern="^(?i:DEBUG|INFO|WARNING|ERROR|CRITICAL)$",
+        validation_alias=_env("SWITCHBOARD_LOG_LEVEL"),
+    )
+    log_format: LogFormat = Field(LogFormat.JSON, validation_alias=_env("SWITCHBOARD_LOG_FORMAT"))
+    # Unset: events are kept forever. Set: `serve` and `worker` prune older ones in the background.
+    retention_days: int | None = Field(None, gt=0, validation_alias=_env("SWITCHBOARD_RETENTION_DAYS"))
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -114,6 +125,17 @@ class Settings(BaseSettings):
         """Tokens accepted for webhook signatures: the primary, then the secondary during rotation."""
         tokens = (self.twilio_auth_token, self.twilio_auth_token_secondary)
         return tuple(t.get_secret_value() for t in tokens if t is not None)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, for the log filter that masks them wherever they show up."""
+        values = [*self.auth_tokens]
+        if self.api_token is not None:
+            values.append(self.api_token.get_secret_value())
+        password = urlsplit(self.database_url).password
+        if password:
+            values.append(password)
+        return tuple(values)
 
     @property
     def is_sqlite(self) -> bool:

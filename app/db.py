@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from app.config import Settings
-from app.jsonenc import dumps
+from app.jsonenc import dumps, loads
 
 
 def async_url(database_url: str) -> str:
@@ -30,12 +32,15 @@ def async_url(database_url: str) -> str:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, json_serializer=dumps, pool_size=8, max_overflow=8, pool_timeout=30)
-        _configure_sqlite(engine, settings.sqlite_synchronous.upper())
+        engine = create_async_engine(
+            url, json_serializer=dumps, json_deserializer=loads, pool_size=8, max_overflow=8, pool_timeout=30
+        )
+        _configure_sqlite(engine.sync_engine, settings.sqlite_synchronous.upper())
         return engine
     return create_async_engine(
         url,
         json_serializer=dumps,
+        json_deserializer=loads,
         pool_size=10,
         max_overflow=10,
         pool_timeout=5,
@@ -46,8 +51,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def create_sqlite_writer_engine(settings: Settings) -> Engine:
+    """A plain (sync) SQLite engine with one connection, for a thread that owns all its writes.
+
+    Through aiosqlite every statement costs several thread hand-offs (cursor, execute, fetch, close);
+    a writer thread running the whole batch transaction on the stdlib driver costs one.
+    """
+    engine = create_sync_engine(
+        make_url(settings.database_url).set(drivername="sqlite"),
+        json_serializer=dumps,
+        json_deserializer=loads,
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False},
+    )
+    _configure_sqlite(engine, settings.sqlite_synchronous.upper())
+    return engine
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so that `begin` below decides the lock mode.
         dbapi_connection.isolation_level = None
@@ -59,7 +81,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can
         # fail with "database is locked" when another writer got in between; waiting at BEGIN cannot.

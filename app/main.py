@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from app import health
+from app.access import AccessMiddleware
+from app.action.router import router as action_router
 from app.api.router import router as api_router
 from app.config import Settings, load_settings
 from app.errors import AppError
@@ -22,7 +24,9 @@ _TAGS = [
     {"name": "subscriptions", "description": "Automations' callbacks: which events, where, signed how."},
     {"name": "events", "description": "Every accepted webhook, as stored and forwarded."},
     {"name": "deliveries", "description": "Each event's way to each subscription, attempt by attempt."},
-    {"name": "operations", "description": "Probes."},
+    {"name": "actions", "description": "Act on Twilio: send SMS or WhatsApp, place a call, any API request."},
+    {"name": "resources", "description": "Twilio's resources: list, read, create, update and delete."},
+    {"name": "operations", "description": "Probes and Prometheus metrics (no token: see docs/deploy.md)."},
 ]
 _HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -47,9 +51,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         openapi_tags=_TAGS,
     )
     api.state.runtime = runtime
+    api.add_middleware(AccessMiddleware)  # webhooks are logged and counted by the ingress itself
     _install_error_handlers(api)
     api.include_router(health.router)
     api.include_router(api_router)
+    api.include_router(action_router)
     return WebhookIngress(api, runtime.registry, settings, lambda: runtime.writer)
 
 

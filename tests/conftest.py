@@ -29,7 +29,15 @@ PG_ENV = "SWITCHBOARD_TEST_DATABASE_URL"
 ACCOUNT_SID = "AC" + "a1" * 16
 AUTH_TOKEN = "12345678901234567890123456789012"
 SECONDARY_TOKEN = "abcdefabcdefabcdefabcdefabcdefab"
-TABLES = ("delivery_attempts", "deliveries", "events", "subscriptions", "api_tokens")
+TABLES = (
+    "delivery_attempts",
+    "deliveries",
+    "events",
+    "subscriptions",
+    "api_tokens",
+    "idempotency_keys",
+    "number_connections",
+)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

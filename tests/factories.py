@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock, ids
 from app.delivery.signing import new_secret
-from app.models import deliveries, delivery_attempts, subscriptions
+from app.models import deliveries, delivery_attempts, events, subscriptions
 
 
 async def create_subscription(
@@ -56,3 +56,23 @@ async def attempt_rows(engine: AsyncEngine, delivery_id: str | None = None) -> l
         query = query.where(delivery_attempts.c.delivery_id == delivery_id)
     async with engine.connect() as conn:
         return [dict(r._mapping) for r in (await conn.execute(query)).all()]
+
+
+async def create_pending_deliveries(engine: AsyncEngine, subscription_id: str, count: int) -> list[str]:
+    """``count`` stored events, each with one delivery due now (as ingest leaves them); their delivery ids."""
+    now = clock.utc_now()
+    event_rows, rows = [], []
+    for _ in range(count):
+        event_id = ids.new_id("evt")
+        event_rows.append({
+            "id": event_id, "type": "messages/message_received", "connector": "twilio", "account_sid": None,
+            "dedupe_key": event_id, "received_at": now, "signature_valid": True, "data": {}, "raw": {},
+        })  # fmt: skip
+        rows.append({
+            "id": ids.new_id("dlv"), "event_id": event_id, "subscription_id": subscription_id, "status": "pending",
+            "attempt_count": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+        })  # fmt: skip
+    async with engine.begin() as conn:
+        await conn.execute(insert(events), event_rows)
+        await conn.execute(insert(deliveries), rows)
+    return [str(row["id"]) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,10 +12,16 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 SWITCHBOARD = shutil.which("switchboard") or str(Path(sys.executable).parent / "switchboard")
+
+
+def json_records(log: str) -> list[dict[str, Any]]:
+    """The JSON log lines of a process's output (the default SWITCHBOARD_LOG_FORMAT), parsed."""
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
 def free_port() -> int:
@@ -64,7 +71,9 @@ class Server(Process):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise RuntimeError(f"switchboard serve exited early:\n{self.log()}")
+                raise RuntimeError(
+                    f"switchboard serve exited early ({self.popen.returncode}):\n{self.log()[-5000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return

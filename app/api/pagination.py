@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Query
 
+from app import ids
 from app.errors import Unprocessable
 
 DEFAULT_LIMIT = 50
@@ -43,7 +43,7 @@ def decode_cursor(cursor: str, prefix: str) -> str:
     except (binascii.Error, ValueError):
         raise Unprocessable("query.cursor: not a cursor this API returned") from None
     # A cursor from another list (an event id while listing deliveries) would page silently wrong.
-    if not re.fullmatch(rf"{re.escape(prefix)}_[0-9a-z]{{26}}", last_id):
+    if not ids.is_id(last_id, prefix):
         raise Unprocessable("query.cursor: not a cursor for this list") from None
     return last_id
 

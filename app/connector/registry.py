@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from app.connector.loader import load_dir
+from app.connector.mapping import Mapper, compile_fields
 from app.connector.schema import ConnectorDef, ResourceDef, WebhookDef
 
 
@@ -24,6 +26,11 @@ class Webhook:
     @property
     def path(self) -> str:
         return self.definition.path
+
+    @cached_property
+    def map_payload(self) -> Mapper:
+        """The payload fields' mapping, compiled once per route."""
+        return compile_fields(self.definition.payload)
 
 
 class Registry:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import Connection, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import ids
@@ -22,8 +22,11 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-async def insert_pending(conn: AsyncConnection, pairs: Sequence[tuple[str, str]], now: datetime) -> list[str]:
-    """One pending delivery per (event id, subscription id), due now; returns their ids."""
+def insert_pending(conn: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> list[str]:
+    """One pending delivery per (event id, subscription id), due now; returns their ids.
+
+    Sync: it runs inside the ingest writer's batch (from async code: ``await conn.run_sync(...)``).
+    """
     rows: list[dict[str, object]] = [
         {
             "id": ids.new_id("dlv"),
@@ -38,15 +41,15 @@ async def insert_pending(conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
         for event_id, subscription_id in pairs
     ]
     if rows:
-        await conn.execute(insert(deliveries), rows)
-        await notify(conn)
+        conn.execute(insert(deliveries), rows)
+        notify(conn)
     return [str(row["id"]) for row in rows]
 
 
-async def notify(conn: AsyncConnection) -> None:
+def notify(conn: Connection) -> None:
     """Wake workers in other processes (PostgreSQL delivers the notification at commit)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 async def get(conn: AsyncConnection, delivery_id: str) -> Any | None:

@@ -47,7 +47,7 @@ async def retry(conn: AsyncConnection, delivery_id: str) -> DeliveryRead:
     """
     row = await repository.retry_now(conn, delivery_id, clock.utc_now())
     if row is not None:
-        await repository.notify(conn)
+        await conn.run_sync(repository.notify)
         return _read(row)
     current = await repository.get(conn, delivery_id)
     if current is None:

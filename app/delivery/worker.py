@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import clock, jsonenc
+from app import clock, jsonenc, metrics
 from app.config import Settings
 from app.db import describe_error
 from app.delivery import queue
@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
+
+# Each attempt's outcome, counted under the label it means for the delivery.
+_OUTCOMES = {
+    DeliveryStatus.SUCCEEDED: metrics.DELIVERY_ATTEMPTS.labels("succeeded"),
+    DeliveryStatus.PENDING: metrics.DELIVERY_ATTEMPTS.labels("retry_scheduled"),
+    DeliveryStatus.FAILED: metrics.DELIVERY_ATTEMPTS.labels("failed"),
+}
 
 
 def worker_name() -> str:
@@ -56,6 +63,7 @@ class DeliveryWorker:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._outcomes: list[queue.Outcome] = []
         self._outcome_ready = asyncio.Event()
+        self._recording_stops = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -75,7 +83,10 @@ class DeliveryWorker:
             finally:
                 listener.cancel()
                 await self._drain()
-                recorder.cancel()
+                # Not cancelled: a flush cut off mid-transaction would drop the outcomes it holds,
+                # leaving those deliveries locked until their lease runs out, then sent again.
+                self._recording_stops = True
+                self._outcome_ready.set()
                 await asyncio.gather(listener, recorder, return_exceptions=True)
                 await self._flush_outcomes()
         log.info("delivery worker %s stopped", self.name)
@@ -134,7 +145,7 @@ class DeliveryWorker:
     # --- sending --------------------------------------------------------------------------------
 
     async def _deliver(self, sender: Sender, item: queue.Claimed) -> None:
-        body = jsonenc.dumps(item.event.envelope()).encode()
+        body = jsonenc.dumps_bytes(item.event.envelope())
         headers = build_headers(secrets=item.secrets, msg_id=item.id, timestamp=int(time.time()), body=body)
         attempted_at = clock.utc_now()
         response = await sender.post(item.url, body, headers)
@@ -147,15 +158,20 @@ class DeliveryWorker:
                 status, next_attempt_at = DeliveryStatus.FAILED, None
             else:
                 status, next_attempt_at = DeliveryStatus.PENDING, clock.utc_now() + timedelta(seconds=delay)
-        log.info(
-            "delivery attempt: delivery=%s event=%s attempt=%d status=%s code=%s ms=%d%s",
-            item.id,
-            item.event.id,
-            number,
-            status,
-            response.status_code,
-            response.duration_ms,
-            f" error={response.error!r}" if response.error else "",
+        _OUTCOMES[status].inc()
+        metrics.DELIVERY_DURATION.observe(response.duration_ms / 1000)
+        log.log(
+            logging.WARNING if status is DeliveryStatus.FAILED else logging.INFO,
+            "delivery attempt",
+            extra={
+                "delivery_id": item.id,
+                "event_id": item.event.id,
+                "attempt": number,
+                "status": str(status),
+                "status_code": response.status_code,
+                "duration_ms": response.duration_ms,
+                "error": response.error,
+            },
         )
         self._outcomes.append(
             queue.Outcome(
@@ -175,11 +191,15 @@ class DeliveryWorker:
     # --- recording ------------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
-        """Record outcomes in batches: one transaction for everything finished since the last one."""
-        while True:
+        """Record outcomes in batches: one transaction for everything finished since the last one.
+
+        Returns once asked to (``_recording_stops``), after the flush in progress; ``run`` then
+        makes one last flush of whatever is left.
+        """
+        while not self._recording_stops:
             await self._outcome_ready.wait()
             self._outcome_ready.clear()
-            if not await self._flush_outcomes():
+            if not await self._flush_outcomes() and not self._recording_stops:
                 await asyncio.sleep(0.5)  # the database is away: keep the outcomes, try again
                 self._outcome_ready.set()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,8 +12,11 @@ from app.event.envelope import Event
 from app.models import events
 
 
-async def insert_new(conn: AsyncConnection, batch: Sequence[Event]) -> set[str]:
-    """Insert the events not already stored (by type + dedupe key); return the ids actually inserted."""
+def insert_new(conn: Connection, batch: Sequence[Event]) -> set[str]:
+    """Insert the events not already stored (by type + dedupe key); return the ids actually inserted.
+
+    Sync: it runs inside the ingest writer's batch transaction (see app/event/writer.py).
+    """
     if not batch:
         return set()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -22,7 +25,7 @@ async def insert_new(conn: AsyncConnection, batch: Sequence[Event]) -> set[str]:
         .on_conflict_do_nothing(index_elements=["type", "dedupe_key"])
         .returning(events.c.id)
     )
-    result = await conn.execute(statement, [event.row() for event in batch])
+    result = conn.execute(statement, [event.row() for event in batch])
     return set(result.scalars())
 
 

@@ -36,11 +36,11 @@ async def replay(conn: AsyncConnection, event_id: str, subscription_id: str | No
     event = await _get_or_404(conn, event_id)
     envelope = event.envelope()
     if subscription_id is None:
-        targets = Matcher().targets(await subscription_repository.enabled_for_matching(conn))
+        targets = Matcher().targets(await conn.run_sync(subscription_repository.enabled_for_matching))
     else:
         targets = [await _chosen_target(conn, subscription_id, event)]
     pairs = [(event.id, target.id) for target in targets if target.wants(envelope)]
-    return await delivery_repository.insert_pending(conn, pairs, clock.utc_now())
+    return await conn.run_sync(delivery_repository.insert_pending, pairs, clock.utc_now())
 
 
 async def _chosen_target(conn: AsyncConnection, subscription_id: str, event: Event) -> Target:

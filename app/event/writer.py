@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,11 +39,30 @@ MAX_BATCH = 256
 @dataclass(frozen=True)
 class Stored:
     created: bool  # False: the same event (type + dedupe key) was already stored
+    event_id: str | None = None  # the new event's id, when created (for the access log)
+
+
+_DUPLICATE = Stored(created=False)
 
 
 class EventWriter:
-    def __init__(self, engine: AsyncEngine, on_deliveries: Callable[[int], None] | None = None):
+    """Stores events in batches, one transaction each.
+
+    On PostgreSQL the batch runs on the async engine. On SQLite it runs in a thread of its own on a
+    plain connection (``sqlite_engine``): the same SQL, one thread hand-off per batch instead of
+    several per statement, and a single writer, which is what SQLite wants anyway.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        sqlite_engine: Engine | None = None,
+        on_deliveries: Callable[[int], None] | None = None,
+    ):
         self._engine = engine
+        self._sqlite_engine = sqlite_engine
+        self._sqlite_thread = ThreadPoolExecutor(1, "sqlite-writer") if sqlite_engine is not None else None
         self._on_deliveries = on_deliveries
         self._matcher = Matcher()
         self._queue: list[tuple[Event, asyncio.Future[Stored]]] = []
@@ -59,6 +81,9 @@ class EventWriter:
         self._wake.set()
         await self._task
         self._task = None
+        if self._sqlite_thread is not None and self._sqlite_engine is not None:
+            self._sqlite_thread.shutdown(wait=True)
+            self._sqlite_engine.dispose()
 
     async def store(self, event: Event) -> Stored:
         """Durably store ``event``; raises ServiceUnavailable when the database cannot commit it."""
@@ -102,23 +127,38 @@ class EventWriter:
         # A duplicate inside the batch (50 identical concurrent requests) is inserted once.
         unique = list({(e.type, e.dedupe_key): e for e in reversed(batch)}.values())
         now = clock.utc_now()
-        created_deliveries = 0
-        async with self._engine.begin() as conn:
-            inserted = await event_repository.insert_new(conn, unique)
-            new_events = [e for e in unique if e.id in inserted]
-            if new_events:
-                targets = self._matcher.targets(await subscription_repository.enabled_for_matching(conn))
-                pairs = [
-                    (event.id, target.id)
-                    for event in new_events
-                    for envelope in (event.envelope(),)
-                    for target in targets
-                    if target.wants(envelope)
-                ]
-                created_deliveries = len(await delivery_repository.insert_pending(conn, pairs, now))
-        if created_deliveries and self._on_deliveries is not None:
-            self._on_deliveries(created_deliveries)
-        return [Stored(created=event.id in inserted) for event in batch]
+        if self._sqlite_engine is not None:
+            loop = asyncio.get_running_loop()
+            inserted, created = await loop.run_in_executor(
+                self._sqlite_thread, self._write_sqlite, unique, now
+            )
+        else:
+            async with self._engine.begin() as conn:
+                inserted, created = await conn.run_sync(self._write, unique, now)
+        if created and self._on_deliveries is not None:
+            self._on_deliveries(created)
+        return [Stored(True, event.id) if event.id in inserted else _DUPLICATE for event in batch]
+
+    def _write_sqlite(self, batch: Sequence[Event], now: datetime) -> tuple[set[str], int]:
+        assert self._sqlite_engine is not None
+        with self._sqlite_engine.begin() as conn:
+            return self._write(conn, batch, now)
+
+    def _write(self, conn: Connection, batch: Sequence[Event], now: datetime) -> tuple[set[str], int]:
+        """The batch's SQL, the same on both stores: new events, then their outbox deliveries."""
+        inserted = event_repository.insert_new(conn, batch)
+        new_events = [e for e in batch if e.id in inserted]
+        if not new_events:
+            return inserted, 0
+        targets = self._matcher.targets(subscription_repository.enabled_for_matching(conn))
+        pairs = [
+            (event.id, target.id)
+            for event in new_events
+            for envelope in (event.envelope(),)
+            for target in targets
+            if target.wants(envelope)
+        ]
+        return inserted, len(delivery_repository.insert_pending(conn, pairs, now))
 
 
 def _is_data_error(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.config import Settings
 from app.connector.registry import Registry
 from app.errors import AppError, MethodNotAllowed, PayloadTooLarge
 from app.event.writer import EventWriter
+from app.inbound.meter import meters_for
 from app.inbound.service import InboundRequest, ingest
 from app.inbound.signature import RequestURL
 
@@ -38,6 +40,7 @@ class WebhookIngress:
         self.registry = registry
         self.settings = settings
         self.writer = writer  # resolved per request: the lifespan creates it after this layer is built
+        self.meters = meters_for(registry.webhooks)
 
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
@@ -46,6 +49,8 @@ class WebhookIngress:
         if webhook is None:
             await self.app(scope, receive, send)
             return
+        started, meter = time.perf_counter(), self.meters[webhook.path]
+        meter.received.inc()
         try:
             if scope["method"] not in ("POST", "GET"):
                 raise MethodNotAllowed("webhooks are POST (or GET, if so configured at Twilio)")
@@ -58,12 +63,14 @@ class WebhookIngress:
                 signature=headers.get("x-twilio-signature"),
                 body=body,
             )
-            await ingest(webhook, request, self.settings, self.writer())
+            stored = await ingest(webhook, request, self.settings, self.writer())
         except AppError as exc:
             await _send_error(send, exc)
+            meter.rejected(scope, started, exc.status_code, exc.code)
             return
         await send({"type": "http.response.start", "status": 200, "headers": _TWIML_HEADERS})
         await send({"type": "http.response.body", "body": TWIML})
+        meter.accepted(scope, started, stored)
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app import clock, ids
 from app.config import Settings, SignatureMode
-from app.connector.mapping import dedupe_key, map_fields
+from app.connector.mapping import dedupe_key
 from app.connector.registry import Webhook
 from app.errors import AppError
 from app.event.envelope import Event
@@ -57,7 +57,7 @@ async def ingest(
         dedupe_key=dedupe_key(params, definition.dedupe_key),
         received_at=clock.utc_now(),
         signature_valid=signature_valid,
-        data=map_fields(params, definition.payload),
+        data=webhook.map_payload(params),
         raw=params,
     )
     return await writer.store(event)
@@ -69,7 +69,9 @@ def _check_signature(
     verdict = verify(
         signature=request.signature,
         base_urls=signed_url_bases(request.url, settings.public_url, settings.trusted_proxies or ()),
-        params={} if received.is_json else received.params,
+        # Twilio signs a GET as its full URL alone (the parameters are in that URL's query already);
+        # only a POST's body parameters are appended to the URL.
+        params={} if received.is_json or request.method == "GET" else received.params,
         tokens=settings.auth_tokens,
         json_body=request.body if received.is_json else None,
     )

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import subscriptions
 
 
-async def enabled_for_matching(conn: AsyncConnection) -> Sequence[Any]:
+def enabled_for_matching(conn: Connection) -> Sequence[Any]:
+    """Sync: it runs inside the ingest writer's batch (from async code: ``await conn.run_sync(...)``)."""
     columns = (subscriptions.c.id, subscriptions.c.events, subscriptions.c.filter, subscriptions.c.updated_at)
-    return (await conn.execute(select(*columns).where(subscriptions.c.enabled.is_(True)))).all()
+    return conn.execute(select(*columns).where(subscriptions.c.enabled.is_(True))).all()
 
 
 async def insert_one(conn: AsyncConnection, values: dict[str, Any]) -> Any:

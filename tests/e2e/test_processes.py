@@ -19,7 +19,7 @@ from app.db import create_engine
 from app.models import deliveries, delivery_attempts, events
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, make_settings
 from tests.factories import create_subscription, delivery_rows
-from tests.processes import SWITCHBOARD, Process, Server
+from tests.processes import SWITCHBOARD, Process, Server, json_records
 from tests.receiver import Receiver
 
 MESSAGES = "/webhooks/twilio/messages"
@@ -198,7 +198,7 @@ async def test_three_workers_on_postgresql_share_3000_deliveries_without_repeati
 
 
 def _counts_by_worker(logs: list[str]) -> list[int]:
-    return [log.count("delivery attempt:") for log in logs]
+    return [sum(r["message"] == "delivery attempt" for r in json_records(log)) for log in logs]
 
 
 async def test_the_work_is_actually_shared(postgres_url: str, tmp_path: Path) -> None:

@@ -138,3 +138,20 @@ def test_signed_url_base(
     request_url: RequestURL, public_url: str | None, trusted: Any, expected: str
 ) -> None:
     assert signed_url_bases(request_url, public_url, trusted) == [expected]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["a=1&b=2", "a=1&a=2&a=3", "Body=It%27s+amazing%21&To=%2B14155552671", "empty=&=novalue&bare", "&&a=1&&",
+     "k%20ey=v+a+l", "x=%E2%9C%93%F0%9F%98%80", "plus=%2B%2B+", "eq=a=b=c", "semi=a;b"],
+    ids=["simple", "repeated", "escapes", "blanks", "empty-parts", "escaped-key", "utf8", "plus", "equals", "semicolon"],
+)  # fmt: skip
+def test_parse_form_agrees_with_parse_qsl(body: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from app.inbound.payload import parse_form
+
+    expected: dict[str, Any] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True, errors="strict"):
+        expected.setdefault(key, []).append(value)
+    assert parse_form(body) == {k: v[0] if len(v) == 1 else v for k, v in expected.items()}

@@ -1,0 +1,187 @@
+"""Log output: one JSON object per line (or plain text), with secrets masked wherever they appear.
+
+Records carry structured fields through ``extra=``; the JSON formatter writes them as keys next to
+``ts``, ``level``, ``logger`` and ``message``; the text formatter appends them as ``key=value``.
+Every record, whichever library logged it, passes :class:`RedactingFilter` on the handler first, so a
+token in a message, an argument, a field or a traceback is masked before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TextIO
+
+import orjson
+
+MASK = "[REDACTED]"
+
+# What a LogRecord holds of its own; everything else on a record came in through ``extra=``.
+# (uvicorn adds ``color_message``, a copy of the message with terminal colours: not a field.)
+_RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+
+# Secrets with a recognisable shape: subscription secrets (Standard Webhooks), our API tokens,
+# passwords in URLs, and the values of the headers that carry credentials, however they are written
+# ("Authorization: Bearer …", "'x-twilio-signature': '…'", "authorization=…").
+_PATTERNS = re.compile(
+    r"whsec_[A-Za-z0-9+/=]+"
+    r"|sbt_[A-Za-z0-9_\-]+"
+    r"|(?P<userinfo>://[^/\s:@]+:)[^/\s@]+(?=@)"
+    r"|(?P<header>(?i:authorization|x-twilio-signature)['\"]?\s*[:=]\s*['\"]?)"
+    r"(?:(?i:bearer|basic)\s+)?[^\s'\",}]+"
+)
+_SECRET_HEADERS = frozenset({"authorization", "x-twilio-signature"})
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class RedactingFilter(logging.Filter):
+    """Masks the configured secrets and secret-shaped values in every part of a record.
+
+    It rewrites the record in place: the message is rendered and masked (``args`` cleared), fields
+    given through ``extra=`` are masked recursively, and a traceback is rendered and masked into
+    ``exc_text`` (which formatters print instead of formatting ``exc_info`` again).
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        super().__init__()
+        # Longest first, so a secret that contains another is masked whole. Very short values are
+        # skipped: masking every "1" in the logs would hide everything and protect nothing.
+        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return _PATTERNS.sub(_mask_match, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), None
+        fields = [key for key in record.__dict__ if key not in _RECORD_ATTRS]
+        if fields and not self._plainly_clean(record, fields):
+            for key in fields:
+                record.__dict__[key] = self._value(record.__dict__[key])
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+    def _plainly_clean(self, record: logging.LogRecord, fields: list[str]) -> bool:
+        """True when every field is a number or a string with nothing to mask: the access and attempt
+        lines, once per request, cost one search here instead of a rewrite of each field."""
+        texts = []
+        for key in fields:
+            value = record.__dict__[key]
+            if isinstance(value, str):
+                texts.append(value)
+            elif not isinstance(value, int | float | None):
+                return False
+        text = "\n".join(texts)
+        return not any(secret in text for secret in self._secrets) and _PATTERNS.search(text) is None
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, bytes):
+            return self.redact(value.decode("latin-1"))
+        if isinstance(value, dict):
+            return {key: MASK if _is_secret_header(key) else self._value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            if len(value) == 2 and _is_secret_header(value[0]):  # a (name, value) header pair
+                return (self._value(value[0]), MASK)
+            return [self._value(item) for item in value]
+        return value
+
+
+def _is_secret_header(name: object) -> bool:
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return isinstance(name, str) and name.lower() in _SECRET_HEADERS
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    # Keep what names the secret (the URL's user, the header's name) and mask only the value.
+    return (match.group("userinfo") or match.group("header") or "") + MASK
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts": …, "level": …, "logger": …, "message": …, <fields>, "exc": …}`` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        document.update(_fields(record))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            document["exc"] = record.exc_text
+        if record.stack_info:
+            document["stack"] = record.stack_info
+        try:
+            return orjson.dumps(document, default=str).decode()
+        except TypeError:  # what orjson refuses (an integer beyond 64 bits), the stdlib writes
+            return json.dumps(document, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-12-03 18:00:00,123 INFO logger message key=value …`` for people reading a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        fields = _fields(record)
+        if fields:
+            line += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+        return line
+
+
+def configure(
+    level: str, log_format: LogFormat, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Route every logger (ours, uvicorn's, libraries') to one handler on stderr, redacted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Nothing we write uses the caller's file and line, thread or process names: skip collecting
+    # them for every record (the logging HOWTO's "Optimization" section).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # uvicorn keeps its own handlers unless told otherwise (cli passes log_config=None); make sure
+    # its records come here, and that its access log stays off in favour of ours (app/access.py).
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # Alembic announces each of its plugins at INFO on every start; the migrations it runs stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

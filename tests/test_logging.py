@@ -1,0 +1,117 @@
+"""Log output: JSON lines with fields (or text), and secrets masked wherever they appear in a record."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from app.logging import MASK, LogFormat, configure
+
+AUTH_TOKEN = "12345678901234567890123456789012"
+API_TOKEN = "my-configured-api-token-value"
+
+
+@pytest.fixture
+def output() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    configure("DEBUG", LogFormat.JSON, [AUTH_TOKEN, API_TOKEN, "short"], stream=stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def records(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_json_line_has_time_level_logger_message_and_fields(output: io.StringIO) -> None:
+    logging.getLogger("switchboard.test").info(
+        "hello %s", "world", extra={"delivery_id": "dlv_1", "attempt": 2}
+    )
+    [record] = records(output)
+    assert record["level"] == "info" and record["logger"] == "switchboard.test"
+    assert record["message"] == "hello world"
+    assert record["delivery_id"] == "dlv_1" and record["attempt"] == 2
+    assert str(record["ts"]).endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("message", "leaked"),
+    [
+        (f"token {AUTH_TOKEN} in a message", AUTH_TOKEN),
+        (f"the API token is {API_TOKEN}", API_TOKEN),
+        ("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw= rotated", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw="),
+        ("created sbt_Qx-3_abcDEF0123456789xyz", "sbt_Qx-3_abcDEF0123456789xyz"),
+        ("headers: Authorization: Bearer opaque-value-123", "opaque-value-123"),
+        ("{'x-twilio-signature': 'RSOYDt4T1cUTdK1PDd93/VVr8B8='}", "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
+        ("authorization=Basic QUM6dG9rZW4=", "QUM6dG9rZW4="),
+        ("cannot reach postgresql://switchboard:hunter2pass@db:5432/x", "hunter2pass"),
+    ],
+    ids=[
+        "auth-token",
+        "api-token",
+        "whsec",
+        "sbt",
+        "authorization-header",
+        "signature-in-repr",
+        "basic",
+        "url-password",
+    ],
+)
+def test_secrets_in_messages_are_masked(output: io.StringIO, message: str, leaked: str) -> None:
+    logging.getLogger("any.library").warning(message)
+    line = output.getvalue()
+    assert leaked not in line and MASK in line
+
+
+def test_secrets_in_arguments_fields_and_headers_are_masked(output: io.StringIO) -> None:
+    logging.getLogger("x").info(
+        "request %s",
+        {"token": AUTH_TOKEN},
+        extra={
+            "headers": {"Authorization": "Bearer abc", "X-Twilio-Signature": "sig=", "Accept": "*/*"},
+            "raw_headers": [(b"authorization", b"Bearer abc"), (b"host", b"example.com")],
+            "note": f"see {API_TOKEN}",
+        },
+    )
+    [record] = records(output)
+    text = json.dumps(record)
+    assert AUTH_TOKEN not in text and API_TOKEN not in text and "abc" not in text and "sig=" not in text
+    assert record["headers"] == {"Authorization": MASK, "X-Twilio-Signature": MASK, "Accept": "*/*"}
+    assert record["raw_headers"] == [["authorization", MASK], ["host", "example.com"]]
+
+
+def test_a_traceback_is_masked_too(output: io.StringIO) -> None:
+    try:
+        raise RuntimeError(f"failed with {AUTH_TOKEN}")
+    except RuntimeError:
+        logging.getLogger("x").exception("it broke")
+    [record] = records(output)
+    assert "RuntimeError" in str(record["exc"]) and AUTH_TOKEN not in output.getvalue()
+
+
+def test_short_configured_values_are_not_masked_everywhere(output: io.StringIO) -> None:
+    logging.getLogger("x").info("a short value appears in ordinary words")
+    assert records(output)[0]["message"] == "a short value appears in ordinary words"
+
+
+def test_the_text_format_appends_fields_as_key_value() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure("INFO", LogFormat.TEXT, [AUTH_TOKEN], stream=stream)
+        logging.getLogger("switchboard.access").info(
+            "GET /healthz 200", extra={"status": 200, "secret": AUTH_TOKEN}
+        )
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    line = stream.getvalue().strip()
+    assert line.endswith(f"INFO switchboard.access GET /healthz 200 status=200 secret={MASK}")
