@@ -73,7 +73,8 @@ class RedactingFilter(logging.Filter):
         fields = [key for key in record.__dict__ if key not in _RECORD_ATTRS]
         if fields and not self._plainly_clean(record, fields):
             for key in fields:
-                record.__dict__[key] = self._value(record.__dict__[key])
+                value = record.__dict__[key]
+                record.__dict__[key] = MASK if _is_secret_header(key) else self._value(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -88,6 +89,8 @@ class RedactingFilter(logging.Filter):
         texts = []
         for key in fields:
             value = record.__dict__[key]
+            if _is_secret_header(key):
+                return False
             if isinstance(value, str):
                 texts.append(value)
             elif not isinstance(value, int | float | None):

@@ -28,7 +28,13 @@ _TAGS = [
     {"name": "resources", "description": "Twilio's resources: list, read, create, update and delete."},
     {"name": "operations", "description": "Probes and Prometheus metrics (no token: see docs/deploy.md)."},
 ]
-_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    400: "bad_request",  # FastAPI's answer to a body it cannot read at all (JSON that is not UTF-8)
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> WebhookIngress:

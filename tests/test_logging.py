@@ -78,13 +78,16 @@ def test_secrets_in_arguments_fields_and_headers_are_masked(output: io.StringIO)
             "headers": {"Authorization": "Bearer abc", "X-Twilio-Signature": "sig=", "Accept": "*/*"},
             "raw_headers": [(b"authorization", b"Bearer abc"), (b"host", b"example.com")],
             "note": f"see {API_TOKEN}",
+            "authorization": "Bearer plain-field",
         },
     )
     [record] = records(output)
     text = json.dumps(record)
     assert AUTH_TOKEN not in text and API_TOKEN not in text and "abc" not in text and "sig=" not in text
+    assert "plain-field" not in text
     assert record["headers"] == {"Authorization": MASK, "X-Twilio-Signature": MASK, "Accept": "*/*"}
     assert record["raw_headers"] == [["authorization", MASK], ["host", "example.com"]]
+    assert record["authorization"] == MASK
 
 
 def test_a_traceback_is_masked_too(output: io.StringIO) -> None:

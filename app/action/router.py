@@ -53,7 +53,14 @@ _TWILIO_ERRORS = (
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse, "description": _ERRORS[status]} for status in statuses}
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorResponse, "description": _ERRORS[status]} for status in statuses
+    }
+    if 502 in statuses:
+        # A route that calls Twilio passes Twilio's own 4xx through (400, 403, 404, 429, ...): document
+        # the range, or clients generated from the schema reject answers the contract promises.
+        responses["4XX"] = {"model": ErrorResponse, "description": _TWILIO_ERRORS}
+    return responses
 
 
 def get_engine(runtime: RuntimeDep) -> OperationEngine:

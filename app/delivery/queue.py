@@ -54,25 +54,36 @@ class Outcome:
     next_attempt_at: datetime | None  # when pending again
 
 
+# A literal, not a bound parameter: only a predicate written as the index's own lets the planners
+# (PostgreSQL's generic plans included) pick the partial index ix_deliveries_due.
+_PENDING = text("deliveries.status = 'pending'")
+
 # A disabled subscription gets nothing: its pending deliveries wait, and flow again once re-enabled.
-_ENABLED = deliveries.c.subscription_id.in_(
-    select(subscriptions.c.id).where(subscriptions.c.enabled.is_(True))
+# A correlated NOT EXISTS, not an IN list: offered an IN list, SQLite's planner walks the
+# subscription_id index through every delivery ever made instead of the few pending ones.
+_NOT_DISABLED = ~exists().where(
+    subscriptions.c.id == deliveries.c.subscription_id, subscriptions.c.enabled.is_(False)
 )
 
 
 def _due(now: datetime) -> Any:
     return and_(
-        deliveries.c.status == DeliveryStatus.PENDING,
+        _PENDING,
         deliveries.c.next_attempt_at <= now,
         or_(deliveries.c.locked_until.is_(None), deliveries.c.locked_until < now),
-        _ENABLED,
+        _NOT_DISABLED,
     )
+
+
+def due_query(now: datetime, limit: int) -> Select[tuple[str]]:
+    """The ids of deliveries due now, earliest first (walks the partial index ix_deliveries_due)."""
+    return select(deliveries.c.id).where(_due(now)).order_by(deliveries.c.next_attempt_at).limit(limit)
 
 
 async def claim(
     conn: AsyncConnection, worker: str, limit: int, now: datetime, lease: timedelta
 ) -> list[Claimed]:
-    candidates = select(deliveries.c.id).where(_due(now)).order_by(deliveries.c.next_attempt_at).limit(limit)
+    candidates = due_query(now, limit)
     if conn.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed_ids = (
@@ -200,26 +211,13 @@ async def release(conn: AsyncConnection, worker: str, delivery_ids: Sequence[str
 
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
     """When the earliest pending delivery falls due (the partial index makes this cheap)."""
-    query = select(func.min(deliveries.c.next_attempt_at)).where(
-        deliveries.c.status == DeliveryStatus.PENDING
-    )
+    query = select(func.min(deliveries.c.next_attempt_at)).where(_PENDING, _NOT_DISABLED)
     value: datetime | None = (await conn.execute(query)).scalar_one_or_none()
     return value
 
 
-# A literal, not a bound parameter: only a predicate written as the index's own lets the planners
-# (PostgreSQL's generic plans included) pick the partial index ix_deliveries_due.
-_PENDING_LITERAL = text("deliveries.status = 'pending'")
-
-
 def stats_query() -> Select[int, Any]:
-    # "Not of a disabled subscription" as a correlated NOT EXISTS rather than the claim's IN list:
-    # offered an IN list, SQLite's planner walks the subscription_id index through every delivery
-    # ever made instead of the few pending ones.
-    disabled = exists().where(
-        subscriptions.c.id == deliveries.c.subscription_id, subscriptions.c.enabled.is_(False)
-    )
-    return select(func.count(), func.min(deliveries.c.next_attempt_at)).where(_PENDING_LITERAL, ~disabled)
+    return select(func.count(), func.min(deliveries.c.next_attempt_at)).where(_PENDING, _NOT_DISABLED)
 
 
 async def stats(conn: AsyncConnection, now: datetime) -> QueueStats:

@@ -53,7 +53,7 @@ async def get_event(event_id: EventId, conn: Conn) -> EventRead:
     "and filter match the event now, or for `subscription_id` alone: 404 if it does not exist, 422 "
     "`subscription_disabled` or `event_not_wanted` if it is disabled or its types or filter exclude "
     "the event. Earlier deliveries are left as they are.",
-    responses=error_responses(404, 422),
+    responses=error_responses(400, 404, 422),
 )
 async def replay_event(
     event_id: EventId,

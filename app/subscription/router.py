@@ -53,7 +53,8 @@ async def checked_update(
     response_model=SubscriptionWithSecret,
     summary="Create a subscription",
     description=f"{_SIGNING_KEY_NOTE}\n\n{_VALIDATION_NOTE}",
-    responses=error_responses(422),
+    # 400: a body that cannot be read as JSON at all (not UTF-8); FastAPI answers it before validation.
+    responses=error_responses(400, 422),
 )
 async def create_subscription(
     payload: Annotated[SubscriptionCreate, Depends(checked_create)], conn: Conn
@@ -91,7 +92,7 @@ async def get_subscription(subscription_id: SubscriptionId, conn: Conn) -> Subsc
     summary="Change a subscription",
     description="Only the fields sent change; `filter` and `description` may be set to null. "
     f"Validated like creation.\n\n{_VALIDATION_NOTE}",
-    responses=error_responses(404, 422),
+    responses=error_responses(400, 404, 422),
 )
 async def update_subscription(
     subscription_id: SubscriptionId,

@@ -16,12 +16,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
 from app import simulate
@@ -180,10 +182,14 @@ async def test_each_compose_service_runs_as_configured(
             response = await client.post(MESSAGES, data=params, headers={"X-Twilio-Signature": signature})
             assert response.status_code == 200, response.text
         [request] = await receiver.wait_for(1, timeout=20)
+        # The workers' own /metrics (--metrics-port) count the attempt one of them made.
+        assert await _succeeded_attempts(metrics_ports) == 1
     finally:
+        stopped_at = time.monotonic()
         for process in processes:
             process.popen.terminate()
         codes = [process.popen.wait(15) for process in processes]
+        took = time.monotonic() - stopped_at
         for process in processes:
             process.close()
         await receiver.stop()
@@ -191,7 +197,8 @@ async def test_each_compose_service_runs_as_configured(
     assert (
         Webhook(subscription["secret"]).verify(request.body, request.headers)["data"]["body"] == "via compose"
     )
-    assert codes == [0, 0, 0]
+    # Idle, every process stops at once and cleanly (under load: tests/e2e/test_shutdown.py).
+    assert codes == [0, 0, 0] and took < 3.0, (codes, took)
 
 
 def _env(service: Service) -> dict[str, str]:
@@ -220,3 +227,22 @@ async def _wait_healthy(test: list[str], port: str, local_ports: list[int], time
                 break
             assert asyncio.get_running_loop().time() < deadline, result.stderr
             await asyncio.sleep(0.2)
+
+
+async def _succeeded_attempts(ports: list[int], timeout: float = 10) -> float:
+    """Succeeded attempts summed over the workers' /metrics, once they add up to something."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            total = 0.0
+            for port in ports:
+                text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        if sample.name == "switchboard_delivery_attempts_total" and sample.labels == {
+                            "outcome": "succeeded"
+                        }:
+                            total += sample.value
+            if total or asyncio.get_running_loop().time() > deadline:
+                return total
+            await asyncio.sleep(0.1)

@@ -110,18 +110,6 @@ async def test_sigterm_stops_serve_and_worker_gracefully_within_10_seconds(
     print(f"SIGTERM → exit: serve {serve_took:.2f}s, worker {worker_took:.2f}s")  # shown with -s
 
 
-async def test_an_idle_serve_exits_0_at_once(database_url: str, tmp_path: Path) -> None:
-    server = await asyncio.to_thread(Server, env_for(database_url), tmp_path)
-    try:
-        stopped_at = time.monotonic()
-        server.popen.terminate()
-        code, took = await wait_exit(server, stopped_at)
-    finally:
-        server.close()
-    assert code == 0, server.log()
-    assert took < 2.0, took
-
-
 def test_the_worker_grace_fits_the_drain_inside_the_budget() -> None:
     """The stop runs the HTTP drain and the worker's grace side by side; both fit the budget."""
     from app import server
