@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, cast
 
+import uvloop
+
 from app.config import ConfigError, Settings, SignatureMode, load_settings
 from app.connector.loader import DefinitionError, default_connectors_dir, load_dir
 
@@ -120,7 +122,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = _settings(signature_mode=SignatureMode.OFF)
     _configure_logging(settings)
     try:
-        asyncio.run(_run_worker(settings, args))
+        # uvloop, as `serve` has through uvicorn: the worker is an event loop full of sockets.
+        uvloop.run(_run_worker(settings, args))
     except StartError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -6,10 +6,13 @@ Callers use SQLAlchemy Core on ``AsyncConnection``; transactions are opened by t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -17,6 +20,9 @@ from sqlalchemy.pool import StaticPool
 
 from app.config import Settings
 from app.jsonenc import dumps, loads
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def async_url(database_url: str) -> str:
@@ -92,6 +98,43 @@ def describe_error(exc: BaseException) -> str:
     """The driver's message for a log line, never the statement's parameters (they hold message bodies)."""
     message = str(getattr(exc, "orig", None) or exc)
     return f"{type(exc).__name__}: {message.splitlines()[0][:300] if message else ''}"
+
+
+class Transactor:
+    """Runs a sync function of a ``Connection`` in one write transaction, the same SQL on both stores.
+
+    SQLite: on this process's single writer thread, on a plain connection. One thread hand-off per
+    transaction instead of several per statement through aiosqlite, and this process's writers (the
+    ingest batches, the delivery worker's claims and records) queue in Python instead of meeting on
+    SQLite's file lock, whose busy handler sleeps up to 100 ms at a time.
+    PostgreSQL: on the async engine, through ``run_sync``.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings):
+        self._engine = engine
+        self._sqlite: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        if settings.is_sqlite:
+            self._sqlite = create_sqlite_writer_engine(settings)
+            self._thread = ThreadPoolExecutor(1, "sqlite-writer")
+
+    async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._sqlite is None:
+            async with self._engine.begin() as conn:
+                return await conn.run_sync(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, functools.partial(self._in_sqlite, fn, *args, **kwargs)
+        )
+
+    def _in_sqlite(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        assert self._sqlite is not None
+        with self._sqlite.begin() as conn:
+            return fn(conn, *args, **kwargs)
+
+    def close(self) -> None:
+        if self._thread is not None and self._sqlite is not None:
+            self._thread.shutdown(wait=True)
+            self._sqlite.dispose()
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -13,7 +13,7 @@ from app.action.client import new_http_client
 from app.config import Settings
 from app.connector.loader import default_connectors_dir
 from app.connector.registry import Registry
-from app.db import create_engine, create_sqlite_writer_engine
+from app.db import Transactor, create_engine
 from app.delivery.worker import DeliveryWorker
 from app.event.pruner import Pruner
 from app.event.writer import EventWriter
@@ -31,6 +31,7 @@ class Runtime:
     registry: Registry
     run_worker: bool = True  # the in-process delivery worker (`serve` without --no-worker)
     engine: AsyncEngine = field(init=False)
+    transactor: Transactor = field(init=False)
     writer: EventWriter = field(init=False)
     worker: DeliveryWorker | None = field(init=False, default=None)
     # One pooled client for every action and query this process sends to Twilio (opened in start()).
@@ -43,11 +44,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.engine = create_engine(self.settings)
-        self.writer = EventWriter(
-            self.engine,
-            sqlite_engine=create_sqlite_writer_engine(self.settings) if self.settings.is_sqlite else None,
-            on_deliveries=self.deliveries_created,
-        )
+        self.transactor = Transactor(self.engine, self.settings)
+        self.writer = EventWriter(self.transactor, on_deliveries=self.deliveries_created)
         self.queue_probe = QueueProbe(self.engine)
 
     def deliveries_created(self, count: int) -> None:
@@ -58,7 +56,9 @@ class Runtime:
         self.twilio_http = new_http_client()
         self.writer.start()
         if self.run_worker:
-            self.worker = DeliveryWorker(self.engine, self.settings, self.deliveries_waiting)
+            self.worker = DeliveryWorker(
+                self.engine, self.settings, self.deliveries_waiting, transactor=self.transactor
+            )
             self._worker_task = asyncio.create_task(self.worker.run(), name="delivery-worker")
         if self.settings.retention_days:
             self.pruner = Pruner(self.engine, self.settings.retention_days)
@@ -81,4 +81,5 @@ class Runtime:
         if self.pruner is not None:
             await self.pruner.stop()
         await self.twilio_http.aclose()
+        self.transactor.close()
         await self.engine.dispose()

@@ -1,5 +1,8 @@
 """The outbox as a work queue: claim due deliveries under a lease, record attempts, release on stop.
 
+The transaction functions are sync, on a ``Connection``: the worker runs them through the process's
+``Transactor`` (app/db.py), on SQLite's writer thread or on PostgreSQL's async engine.
+
 Claiming is one short transaction; the HTTP call happens outside any transaction; its outcome is
 recorded in another. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
 by side without waiting on each other; on SQLite ``BEGIN IMMEDIATE`` serialises claimers (which is
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import ids
@@ -80,42 +83,36 @@ def due_query(now: datetime, limit: int) -> Select[tuple[str]]:
     return select(deliveries.c.id).where(_due(now)).order_by(deliveries.c.next_attempt_at).limit(limit)
 
 
-async def claim(
-    conn: AsyncConnection, worker: str, limit: int, now: datetime, lease: timedelta
-) -> list[Claimed]:
+def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
     candidates = due_query(now, limit)
     if conn.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed_ids = (
-        (
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(candidates.scalar_subquery()))
-                .values(locked_until=now + lease, locked_by=worker)
-                .returning(deliveries.c.id)
-            )
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(candidates.scalar_subquery()))
+            .values(locked_until=now + lease, locked_by=worker)
+            .returning(deliveries.c.id)
         )
         .scalars()
         .all()
     )
     if not claimed_ids:
         return []
-    rows = (
-        await conn.execute(
-            select(
-                deliveries.c.id.label("delivery_id"),
-                deliveries.c.attempt_count,
-                deliveries.c.schedule_start,
-                subscriptions.c.url,
-                subscriptions.c.secret,
-                subscriptions.c.previous_secret,
-                subscriptions.c.previous_secret_expires_at,
-                *events.c,
-            )
-            .join(events, events.c.id == deliveries.c.event_id)
-            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-            .where(deliveries.c.id.in_(claimed_ids))
+    rows = conn.execute(
+        select(
+            deliveries.c.id.label("delivery_id"),
+            deliveries.c.attempt_count,
+            deliveries.c.schedule_start,
+            subscriptions.c.url,
+            subscriptions.c.secret,
+            subscriptions.c.previous_secret,
+            subscriptions.c.previous_secret_expires_at,
+            *events.c,
         )
+        .join(events, events.c.id == deliveries.c.event_id)
+        .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+        .where(deliveries.c.id.in_(claimed_ids))
     ).all()
     return [_claimed(row, now) for row in rows]
 
@@ -135,7 +132,7 @@ def _claimed(row: Any, now: datetime) -> Claimed:
     )
 
 
-async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
     """Store attempts and move each delivery on, only where this worker still holds it.
 
     A delivery may be gone (its subscription was deleted mid-attempt) or taken over (the lease ran
@@ -147,11 +144,11 @@ async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome]
     )
     if conn.dialect.name == "postgresql":
         held_query = held_query.with_for_update()
-    held = set((await conn.execute(held_query)).scalars())
+    held = set(conn.execute(held_query).scalars())
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
-    await conn.execute(
+    conn.execute(
         insert(delivery_attempts),
         [
             {
@@ -182,7 +179,7 @@ async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome]
             updated_at=now,
         )
     )
-    await conn.execute(
+    conn.execute(
         statement,
         [
             {
@@ -199,20 +196,20 @@ async def record(conn: AsyncConnection, worker: str, outcomes: Sequence[Outcome]
     )
 
 
-async def release(conn: AsyncConnection, worker: str, delivery_ids: Sequence[str]) -> None:
+def release(conn: Connection, worker: str, delivery_ids: Sequence[str]) -> None:
     """Give back claimed deliveries that were not attempted (a stop), so others take them at once."""
     if delivery_ids:
-        await conn.execute(
+        conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.locked_by == worker)
             .values(locked_until=None, locked_by=None)
         )
 
 
-async def next_due_at(conn: AsyncConnection) -> datetime | None:
+def next_due_at(conn: Connection) -> datetime | None:
     """When the earliest pending delivery falls due (the partial index makes this cheap)."""
     query = select(func.min(deliveries.c.next_attempt_at)).where(_PENDING, _NOT_DISABLED)
-    value: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    value: datetime | None = conn.execute(query).scalar_one_or_none()
     return value
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock, jsonenc, metrics
 from app.config import Settings
-from app.db import describe_error
+from app.db import Transactor, describe_error
 from app.delivery import queue
 from app.delivery.repository import NOTIFY_CHANNEL, DeliveryStatus
 from app.delivery.retry import RetryPolicy
@@ -35,6 +35,8 @@ from app.delivery.signing import build_headers
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+RECORD_LINGER_SECONDS = 0.01
+RECORD_BATCH = 64
 MAX_BACKOFF_SECONDS = 5.0
 
 # Each attempt's outcome, counted under the label it means for the delivery.
@@ -50,15 +52,27 @@ def worker_name() -> str:
 
 
 class DeliveryWorker:
-    def __init__(self, engine: AsyncEngine, settings: Settings, wake: asyncio.Event, *, grace: float = 5.0):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        wake: asyncio.Event,
+        *,
+        grace: float = 5.0,
+        transactor: Transactor | None = None,
+    ):
         self.name = worker_name()
         self._engine = engine
+        # Shared with the ingest writer inside `serve`; a worker process has its own.
+        self._owns_transactor = transactor is None
+        self._transactor = transactor or Transactor(engine, settings)
         self._settings = settings
         self._wake = wake
         self._grace = grace
         self._policy = RetryPolicy(settings.retry_schedule)
         self._lease = timedelta(seconds=settings.delivery_lease)
         self._concurrency = settings.delivery_concurrency
+        self._refill_at = max(1, self._concurrency // 4)
         self._stopping = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._outcomes: list[queue.Outcome] = []
@@ -89,6 +103,8 @@ class DeliveryWorker:
                 self._outcome_ready.set()
                 await asyncio.gather(listener, recorder, return_exceptions=True)
                 await self._flush_outcomes()
+        if self._owns_transactor:
+            self._transactor.close()
         log.info("delivery worker %s stopped", self.name)
 
     # --- claiming -------------------------------------------------------------------------------
@@ -99,7 +115,8 @@ class DeliveryWorker:
             self._wake.clear()
             free = self._concurrency - len(self._in_flight)
             timeout: float | None = None
-            if free > 0:
+            # Refill in batches: claiming each freed slot alone would cost a transaction per delivery.
+            if free >= self._refill_at or not self._in_flight:
                 try:
                     claimed = await self._claim(free)
                     backoff = 0.1
@@ -114,20 +131,18 @@ class DeliveryWorker:
                     task = asyncio.create_task(self._deliver(sender, item), name=f"deliver-{item.id}")
                     self._in_flight[item.id] = task
                     task.add_done_callback(functools.partial(self._finished, item.id))
-                if len(claimed) == free:
+                if claimed and len(claimed) == free:
                     continue  # there may be more due right now
                 timeout = await self._until_next_due()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _claim(self, limit: int) -> list[queue.Claimed]:
-        async with self._engine.begin() as conn:
-            return await queue.claim(conn, self.name, limit, clock.utc_now(), self._lease)
+        return await self._transactor.run(queue.claim, self.name, limit, clock.utc_now(), self._lease)
 
     async def _until_next_due(self) -> float:
         try:
-            async with self._engine.connect() as conn:
-                due = await queue.next_due_at(conn)
+            due = await self._transactor.run(queue.next_due_at)
         except Exception:
             return POLL_SECONDS
         if due is None:
@@ -198,6 +213,10 @@ class DeliveryWorker:
         """
         while not self._recording_stops:
             await self._outcome_ready.wait()
+            # Linger briefly so one commit (an fsync) records many attempts; the callbacks already
+            # have their events, so this delays only the bookkeeping, never a delivery.
+            if len(self._outcomes) < RECORD_BATCH and not self._recording_stops:
+                await asyncio.sleep(RECORD_LINGER_SECONDS)
             self._outcome_ready.clear()
             if not await self._flush_outcomes() and not self._recording_stops:
                 await asyncio.sleep(0.5)  # the database is away: keep the outcomes, try again
@@ -208,8 +227,7 @@ class DeliveryWorker:
         if not batch:
             return True
         try:
-            async with self._engine.begin() as conn:
-                await queue.record(conn, self.name, batch, clock.utc_now())
+            await self._transactor.run(queue.record, self.name, batch, clock.utc_now())
         except Exception as exc:
             log.warning("recording %d delivery attempts failed: %s", len(batch), describe_error(exc))
             self._outcomes[:0] = batch
@@ -227,8 +245,7 @@ class DeliveryWorker:
             await asyncio.gather(*pending, return_exceptions=True)
             if unfinished:
                 with contextlib.suppress(Exception):
-                    async with self._engine.begin() as conn:
-                        await queue.release(conn, self.name, unfinished)
+                    await self._transactor.run(queue.release, self.name, unfinished)
                 log.info("released %d unfinished deliveries for other workers", len(unfinished))
 
     # --- cross-process wake-ups -------------------------------------------------------------------

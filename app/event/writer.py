@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock
-from app.db import describe_error
+from app.db import Transactor, describe_error
 from app.delivery import repository as delivery_repository
 from app.errors import ServiceUnavailable
 from app.event import repository as event_repository
@@ -48,21 +46,13 @@ _DUPLICATE = Stored(created=False)
 class EventWriter:
     """Stores events in batches, one transaction each.
 
-    On PostgreSQL the batch runs on the async engine. On SQLite it runs in a thread of its own on a
-    plain connection (``sqlite_engine``): the same SQL, one thread hand-off per batch instead of
-    several per statement, and a single writer, which is what SQLite wants anyway.
+    The batch is one sync transaction run by the process's ``Transactor``: on SQLite's writer thread
+    (one hand-off per batch, no lock contention with this process's other writers) or on
+    PostgreSQL's async engine.
     """
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        sqlite_engine: Engine | None = None,
-        on_deliveries: Callable[[int], None] | None = None,
-    ):
-        self._engine = engine
-        self._sqlite_engine = sqlite_engine
-        self._sqlite_thread = ThreadPoolExecutor(1, "sqlite-writer") if sqlite_engine is not None else None
+    def __init__(self, transactor: Transactor, on_deliveries: Callable[[int], None] | None = None):
+        self._transactor = transactor
         self._on_deliveries = on_deliveries
         self._matcher = Matcher()
         self._queue: list[tuple[Event, asyncio.Future[Stored]]] = []
@@ -81,9 +71,6 @@ class EventWriter:
         self._wake.set()
         await self._task
         self._task = None
-        if self._sqlite_thread is not None and self._sqlite_engine is not None:
-            self._sqlite_thread.shutdown(wait=True)
-            self._sqlite_engine.dispose()
 
     async def store(self, event: Event) -> Stored:
         """Durably store ``event``; raises ServiceUnavailable when the database cannot commit it."""
@@ -127,22 +114,10 @@ class EventWriter:
         # A duplicate inside the batch (50 identical concurrent requests) is inserted once.
         unique = list({(e.type, e.dedupe_key): e for e in reversed(batch)}.values())
         now = clock.utc_now()
-        if self._sqlite_engine is not None:
-            loop = asyncio.get_running_loop()
-            inserted, created = await loop.run_in_executor(
-                self._sqlite_thread, self._write_sqlite, unique, now
-            )
-        else:
-            async with self._engine.begin() as conn:
-                inserted, created = await conn.run_sync(self._write, unique, now)
+        inserted, created = await self._transactor.run(self._write, unique, now)
         if created and self._on_deliveries is not None:
             self._on_deliveries(created)
         return [Stored(True, event.id) if event.id in inserted else _DUPLICATE for event in batch]
-
-    def _write_sqlite(self, batch: Sequence[Event], now: datetime) -> tuple[set[str], int]:
-        assert self._sqlite_engine is not None
-        with self._sqlite_engine.begin() as conn:
-            return self._write(conn, batch, now)
 
     def _write(self, conn: Connection, batch: Sequence[Event], now: datetime) -> tuple[set[str], int]:
         """The batch's SQL, the same on both stores: new events, then their outbox deliveries."""

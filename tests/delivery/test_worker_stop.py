@@ -24,18 +24,20 @@ async def test_a_stop_during_a_flush_waits_for_it_instead_of_dropping_its_outcom
     settings: Settings = make_settings(database_url)
     engine = create_engine(settings)
     receiver = await Receiver().start()
-    recording, real_record = asyncio.Event(), queue.record
-
-    async def slow_record(*args: Any) -> None:
-        recording.set()
-        await asyncio.sleep(0.3)  # the stop arrives now, mid-transaction
-        await real_record(*args)
-
-    monkeypatch.setattr(queue, "record", slow_record)
+    recording = asyncio.Event()
     try:
         subscription = await create_subscription(engine, receiver.url)
         await create_pending_deliveries(engine, subscription["id"], 3)
         worker = DeliveryWorker(engine, settings, asyncio.Event())
+        real_run = worker._transactor.run
+
+        async def slow_record(fn: Any, *args: Any) -> Any:
+            if fn is queue.record:
+                recording.set()
+                await asyncio.sleep(0.3)  # the stop arrives now, as the outcomes are being written
+            return await real_run(fn, *args)
+
+        monkeypatch.setattr(worker._transactor, "run", slow_record)
         task = asyncio.create_task(worker.run())
         await receiver.wait_for(3)
         await asyncio.wait_for(recording.wait(), 5)
