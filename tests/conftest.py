@@ -17,11 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import migrate
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
+from tests.receiver import Receiver
 
 pytest_plugins = ["tests.fake_twilio.fixtures"]
 
@@ -157,3 +159,19 @@ async def harness_factory(database_url: str) -> AsyncIterator[Any]:
 async def harness(harness_factory: Any) -> AppHarness:
     result: AppHarness = await harness_factory()
     return result
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test's own view of the database, for setting up and for checking afterwards."""
+    engine = create_engine(make_settings(database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A local callback server that records every request it gets."""
+    server = await Receiver().start()
+    yield server
+    await server.stop()

@@ -16,7 +16,22 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+
 SWITCHBOARD = shutil.which("switchboard") or str(Path(sys.executable).parent / "switchboard")
+
+
+def env_for(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``switchboard`` child process on ``database_url``, with the test account,
+    callbacks on loopback allowed and SQLite on ``NORMAL`` (a process crash loses nothing either way)."""
+    return {
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SWITCHBOARD_ALLOW_PRIVATE_CALLBACKS": "true",
+        "SWITCHBOARD_SQLITE_SYNCHRONOUS": "NORMAL",
+        **extra,
+    }
 
 
 def json_records(log: str) -> list[dict[str, Any]]:

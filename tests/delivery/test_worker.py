@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, update
 from standardwebhooks import Webhook
 
@@ -22,13 +21,6 @@ from tests.twilio_requests import post_signed
 
 MESSAGES = "/webhooks/twilio/messages"
 FAST_SCHEDULE = "0.2,0.2,0.2"  # four attempts, 0.2 s apart
-
-
-@pytest.fixture
-async def receiver() -> Any:
-    server = await Receiver().start()
-    yield server
-    await server.stop()
 
 
 async def send_message(harness: AppHarness, body: str = "Hello") -> dict[str, str]:

@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from standardwebhooks import Webhook
 
 from app import simulate
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.processes import Server
+from tests.conftest import ACCOUNT_SID
+from tests.processes import Server, env_for
 from tests.receiver import Receiver
 from tests.twilio_requests import sign
 
 API_TOKEN = "e2e-api-token"
 MESSAGES = "/webhooks/twilio/messages"
-
-
-def service_env(database_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "SWITCHBOARD_DATABASE_URL": database_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "SWITCHBOARD_API_TOKEN": API_TOKEN,
-        "SWITCHBOARD_ALLOW_PRIVATE_CALLBACKS": "true",
-        "SWITCHBOARD_SQLITE_SYNCHRONOUS": "NORMAL",
-        **extra,
-    }
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = await Receiver().start()
-    yield server
-    await server.stop()
 
 
 async def send_sms(client: httpx.AsyncClient, base_url: str, body: str) -> dict[str, str]:
@@ -52,7 +31,7 @@ async def send_sms(client: httpx.AsyncClient, base_url: str, body: str) -> dict[
 async def test_subscription_over_the_api_then_signed_webhook_in_and_verified_callback_out(
     database_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    server = await asyncio.to_thread(Server, service_env(database_url), tmp_path)
+    server = await asyncio.to_thread(Server, env_for(database_url, SWITCHBOARD_API_TOKEN=API_TOKEN), tmp_path)
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     try:
         async with httpx.AsyncClient(timeout=10) as client:
@@ -84,7 +63,7 @@ async def test_a_failed_delivery_is_delivered_by_retry_once_the_callback_is_fixe
     database_url: str, tmp_path: Path
 ) -> None:
     broken = await Receiver(status=500).start()
-    env = service_env(database_url, SWITCHBOARD_RETRY_SCHEDULE="0.1,0.1")
+    env = env_for(database_url, SWITCHBOARD_RETRY_SCHEDULE="0.1,0.1", SWITCHBOARD_API_TOKEN=API_TOKEN)
     server = await asyncio.to_thread(Server, env, tmp_path)
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     try:

@@ -6,10 +6,8 @@ import asyncio
 import collections
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
@@ -19,21 +17,10 @@ from app.db import create_engine
 from app.models import deliveries, delivery_attempts, events
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, make_settings
 from tests.factories import create_subscription, delivery_rows
-from tests.processes import SWITCHBOARD, Process, Server, json_records
+from tests.processes import SWITCHBOARD, Process, Server, env_for, json_records
 from tests.receiver import Receiver
 
 MESSAGES = "/webhooks/twilio/messages"
-
-
-def env_for(database_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "SWITCHBOARD_DATABASE_URL": database_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "SWITCHBOARD_ALLOW_PRIVATE_CALLBACKS": "true",
-        "SWITCHBOARD_SQLITE_SYNCHRONOUS": "NORMAL",
-        **extra,
-    }
 
 
 async def simulate(url: str, *args: str, token: str = AUTH_TOKEN) -> tuple[int, str]:
@@ -43,20 +30,6 @@ async def simulate(url: str, *args: str, token: str = AUTH_TOKEN) -> tuple[int, 
     )  # fmt: skip
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(make_settings(database_url))
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = await Receiver().start()
-    yield server
-    await server.stop()
 
 
 def test_readme_run_command_then_simulate_stores_the_event(tmp_path: Path) -> None:

@@ -19,8 +19,7 @@ from app import simulate
 from app.db import create_engine
 from app.models import deliveries, delivery_attempts, events
 from tests.conftest import ACCOUNT_SID, _truncate, make_settings
-from tests.e2e.test_processes import env_for
-from tests.processes import Process, Server, json_records
+from tests.processes import Process, Server, env_for, json_records
 from tests.receiver import Receiver
 from tests.twilio_requests import post_signed
 

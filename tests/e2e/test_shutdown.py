@@ -9,35 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import simulate
-from app.db import create_engine
 from app.delivery.worker import DeliveryWorker
 from app.models import deliveries, delivery_attempts, events
-from tests.conftest import ACCOUNT_SID, make_settings
-from tests.e2e.test_processes import env_for
+from tests.conftest import ACCOUNT_SID
 from tests.factories import create_pending_deliveries, create_subscription
-from tests.processes import Process, Server
+from tests.processes import Process, Server, env_for
 from tests.receiver import Receiver
 from tests.twilio_requests import sign
 
 MESSAGES = "/webhooks/twilio/messages"
 STOP_BUDGET = 10.0  # seconds: Docker's and Kubernetes' default before SIGKILL
 GRACE = 5.0
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(make_settings(database_url))
-    yield engine
-    await engine.dispose()
 
 
 async def wait_exit(process: Process, since: float) -> tuple[int, float]:

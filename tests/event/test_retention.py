@@ -22,15 +22,6 @@ from tests.processes import SWITCHBOARD
 DAY = timedelta(days=1)
 
 
-@pytest.fixture
-async def engine(database_url: str) -> Any:
-    from app.db import create_engine
-
-    engine = create_engine(make_settings(database_url))
-    yield engine
-    await engine.dispose()
-
-
 async def make_event(
     engine: AsyncEngine, subscription_id: str, age: timedelta, statuses: tuple[str, ...] = ("succeeded",)
 ) -> str:
