@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, null, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import ids
+from app.bulk import BulkInsert, BulkUpdate
 from app.delivery.repository import DeliveryStatus
 from app.event.envelope import Event
 from app.models import deliveries, delivery_attempts, events, subscriptions
@@ -148,52 +149,82 @@ def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: date
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
-    conn.execute(
-        insert(delivery_attempts),
+    _INSERT_ATTEMPTS.execute(
+        conn,
         [
-            {
-                "id": ids.new_id("att"),
-                "delivery_id": o.delivery_id,
-                "number": o.number,
-                "attempted_at": o.attempted_at,
-                "status_code": o.status_code,
-                "duration_ms": o.duration_ms,
-                "error": o.error,
-                "response_excerpt": o.response_excerpt,
-            }
+            (
+                ids.new_id("att"),
+                o.delivery_id,
+                o.number,
+                o.attempted_at,
+                o.status_code,
+                o.duration_ms,
+                o.error,
+                o.response_excerpt,
+            )
             for o in outcomes
         ],
     )
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id == bindparam("b_id"), deliveries.c.locked_by == worker)
-        .values(
-            status=bindparam("b_status"),
-            attempt_count=bindparam("b_number"),
-            next_attempt_at=bindparam("b_next"),
-            last_attempt_at=bindparam("b_attempted_at"),
-            last_status_code=bindparam("b_status_code"),
-            last_error=bindparam("b_error"),
-            locked_until=None,
-            locked_by=None,
-            updated_at=now,
-        )
-    )
-    conn.execute(
-        statement,
+    _MOVE_ON.execute(
+        conn,
         [
-            {
-                "b_id": o.delivery_id,
-                "b_status": o.status,
-                "b_number": o.number,
-                "b_next": o.next_attempt_at or o.attempted_at,
-                "b_attempted_at": o.attempted_at,
-                "b_status_code": o.status_code,
-                "b_error": o.error,
-            }
+            (
+                o.delivery_id,
+                worker,
+                o.status.value,
+                o.number,
+                o.next_attempt_at or o.attempted_at,
+                o.attempted_at,
+                o.status_code,
+                o.error,
+                now,
+            )
             for o in outcomes
         ],
     )
+
+
+_INSERT_ATTEMPTS = BulkInsert(
+    delivery_attempts,
+    [
+        "id",
+        "delivery_id",
+        "number",
+        "attempted_at",
+        "status_code",
+        "duration_ms",
+        "error",
+        "response_excerpt",
+    ],
+)
+
+# Each outcome moves its delivery on, where this worker still holds it (see ``record``).
+_MOVE_ON = BulkUpdate(
+    deliveries,
+    params=[
+        ("b_id", "id"),
+        ("b_worker", "locked_by"),
+        ("b_status", "status"),
+        ("b_number", "attempt_count"),
+        ("b_next", "next_attempt_at"),
+        ("b_attempted_at", "last_attempt_at"),
+        ("b_status_code", "last_status_code"),
+        ("b_error", "last_error"),
+        ("b_now", "updated_at"),
+    ],
+    values={
+        "status": "b_status",
+        "attempt_count": "b_number",
+        "next_attempt_at": "b_next",
+        "last_attempt_at": "b_attempted_at",
+        "last_status_code": "b_status_code",
+        "last_error": "b_error",
+        "locked_until": null(),
+        "locked_by": null(),
+        "updated_at": "b_now",
+    },
+    where=lambda: and_(deliveries.c.id == bindparam("b_id"), deliveries.c.locked_by == bindparam("b_worker")),
+)
 
 
 def release(conn: Connection, worker: str, delivery_ids: Sequence[str]) -> None:

@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, text, update
+from sqlalchemy import Connection, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import ids
+from app.bulk import BulkInsert
 from app.models import deliveries, delivery_attempts
 
 NOTIFY_CHANNEL = "switchboard_deliveries"
@@ -22,28 +23,35 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
+_INSERT_PENDING = BulkInsert(
+    deliveries,
+    [
+        "id",
+        "event_id",
+        "subscription_id",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ],
+)
+
+
 def insert_pending(conn: Connection, pairs: Sequence[tuple[str, str]], now: datetime) -> list[str]:
     """One pending delivery per (event id, subscription id), due now; returns their ids.
 
     Sync: it runs inside the ingest writer's batch (from async code: ``await conn.run_sync(...)``).
     """
-    rows: list[dict[str, object]] = [
-        {
-            "id": ids.new_id("dlv"),
-            "event_id": event_id,
-            "subscription_id": subscription_id,
-            "status": DeliveryStatus.PENDING,
-            "attempt_count": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
+    pending = DeliveryStatus.PENDING.value
+    rows = [
+        (ids.new_id("dlv"), event_id, subscription_id, pending, 0, now, now, now)
         for event_id, subscription_id in pairs
     ]
     if rows:
-        conn.execute(insert(deliveries), rows)
+        _INSERT_PENDING.execute(conn, rows)
         notify(conn)
-    return [str(row["id"]) for row in rows]
+    return [row[0] for row in rows]
 
 
 def notify(conn: Connection) -> None:

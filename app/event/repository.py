@@ -5,11 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.bulk import BulkInsert
 from app.event.envelope import Event
 from app.models import events
+
+_INSERT_NEW = BulkInsert(
+    events,
+    [
+        "id",
+        "type",
+        "connector",
+        "account_sid",
+        "dedupe_key",
+        "received_at",
+        "signature_valid",
+        "data",
+        "raw",
+    ],
+    conflict_keys=["type", "dedupe_key"],
+    returning="id",
+)
 
 
 def insert_new(conn: Connection, batch: Sequence[Event]) -> set[str]:
@@ -17,16 +34,21 @@ def insert_new(conn: Connection, batch: Sequence[Event]) -> set[str]:
 
     Sync: it runs inside the ingest writer's batch transaction (see app/event/writer.py).
     """
-    if not batch:
-        return set()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(events)
-        .on_conflict_do_nothing(index_elements=["type", "dedupe_key"])
-        .returning(events.c.id)
-    )
-    result = conn.execute(statement, [event.row() for event in batch])
-    return set(result.scalars())
+    rows = [
+        (
+            e.id,
+            e.type,
+            e.connector,
+            e.account_sid,
+            e.dedupe_key,
+            e.received_at,
+            e.signature_valid,
+            e.data,
+            e.raw,
+        )
+        for e in batch
+    ]
+    return set(_INSERT_NEW.execute(conn, rows))
 
 
 async def get(conn: AsyncConnection, event_id: str) -> Event | None:
