@@ -113,8 +113,11 @@ def render_text(template: TemplateString, credentials: Mapping[str, str]) -> str
 
 
 def _given(value: Any) -> bool:
-    """Whether a value counts as given for ``required`` and ``oneOf``: not null, not blank, not empty."""
-    return value is not None and value != "" and value != [] and value != ()
+    """Whether a value counts as given for ``required`` and ``oneOf``: not null, not blank, and for a
+    list, one item given. Twilio ignores a blank parameter (``MediaUrl=``), so it cannot count."""
+    if isinstance(value, list | tuple):
+        return any(_given(item) for item in value)
+    return value is not None and value != ""
 
 
 def _lookup(placeholder: PlaceholderDef | None, name: str, values: Mapping[str, Any]) -> Any:

@@ -87,6 +87,7 @@ def test_null_and_absent_placeholders_send_nothing() -> None:
         ("messages", "create", {"to": "+1", "body": "x"}, ["give one of 'from', 'messaging_service_sid'"]),
         ("messages", "create", {"to": "+1", "from": "+2"}, ["give one of 'body', 'media_urls', 'content_sid'"]),
         ("messages", "create", {"to": "+1", "from": "+2", "media_urls": []}, ["give one of 'body', 'media_urls'"]),
+        ("messages", "create", {"to": "+1", "from": "+2", "body": "", "media_urls": ["", ""]}, ["give one of 'body', 'media_urls'"]),
         ("messages", "create", {}, ["'to' is required", "'from', 'messaging_service_sid'", "'body', 'media_urls'"]),
         ("participants", "list", {}, ["'conference_sid' is required (a path parameter)"]),
         ("messages", "read", {"sid": ".."}, ["'sid' cannot be '..'"]),
@@ -98,7 +99,7 @@ def test_null_and_absent_placeholders_send_nothing() -> None:
         ("messages", "create", {**SMS, "media_urls": [{"url": "x"}]}, ["'media_urls' must be a list of strings"]),
         ("messages", "create", {**SMS, "to": True}, ["'to' must be a string"]),
     ],
-    ids=["missing-to", "blank-to", "no-sender", "no-content", "empty-media-list", "all-problems-at-once",
+    ids=["missing-to", "blank-to", "no-sender", "no-content", "empty-media-list", "blank-body-and-media-urls", "all-problems-at-once",
          "missing-parent-path-placeholder", "dot-segment-sid", "unknown-name", "credential-from-caller",
          "not-an-integer", "not-a-boolean", "list-for-a-scalar", "object-in-array", "boolean-for-a-string"],
 )  # fmt: skip
