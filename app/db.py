@@ -114,22 +114,48 @@ class Transactor:
         self._engine = engine
         self._sqlite: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._synchronous = settings.sqlite_synchronous.upper()
         if settings.is_sqlite:
             self._sqlite = create_sqlite_writer_engine(settings)
             self._thread = ThreadPoolExecutor(1, "sqlite-writer")
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(True, lambda conn: fn(conn, *args, **kwargs))
+
+    async def run_nondurable(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """The same, for a transaction that a power cut (not a process crash) may undo harmlessly: it
+        commits without waiting for the disk. SQLite: ``synchronous=NORMAL`` for this transaction
+        (WAL: a crashed process loses nothing). PostgreSQL: ``synchronous_commit = off``. Each store
+        writes its log in order, so a later durable commit makes this one durable too."""
+        return await self._run(False, lambda conn: fn(conn, *args, **kwargs))
+
+    async def _run(self, durable: bool, fn: Callable[[Connection], T]) -> T:
         if self._sqlite is None:
             async with self._engine.begin() as conn:
-                return await conn.run_sync(fn, *args, **kwargs)
+                if not durable:
+                    await conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                return await conn.run_sync(fn)
         return await asyncio.get_running_loop().run_in_executor(
-            self._thread, functools.partial(self._in_sqlite, fn, *args, **kwargs)
+            self._thread, functools.partial(self._in_sqlite, durable, fn)
         )
 
-    def _in_sqlite(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _in_sqlite(self, durable: bool, fn: Callable[[Connection], T]) -> T:
         assert self._sqlite is not None
-        with self._sqlite.begin() as conn:
-            return fn(conn, *args, **kwargs)
+        relax = not durable and self._synchronous in ("FULL", "EXTRA")
+        with self._sqlite.connect() as conn:
+            # SQLite refuses to change the safety level inside a transaction: around it, on the driver.
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
+            if relax:
+                driver.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    return fn(conn)
+            finally:
+                if relax:
+                    driver.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def close(self) -> None:
         if self._thread is not None and self._sqlite is not None:

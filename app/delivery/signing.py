@@ -7,6 +7,7 @@ and the signatures are space-separated, so receivers holding either secret verif
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(token_bytes(_SECRET_BYTES)).decode("ascii")
 
 
+@functools.lru_cache(maxsize=1024)  # one decode per secret, not one per delivery
 def _key(secret: str) -> bytes:
     encoded = secret.removeprefix(SECRET_PREFIX)
     try:

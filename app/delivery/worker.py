@@ -138,7 +138,8 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _claim(self, limit: int) -> list[queue.Claimed]:
-        return await self._transactor.run(queue.claim, self.name, limit, clock.utc_now(), self._lease)
+        now = clock.utc_now()
+        return await self._transactor.run_nondurable(queue.claim, self.name, limit, now, self._lease)
 
     async def _until_next_due(self) -> float:
         try:

@@ -12,7 +12,7 @@ from tests.conftest import AppHarness
 async def test_the_claim_query_uses_the_partial_index(harness: AppHarness) -> None:
     engine = harness.runtime.engine
     async with engine.connect() as conn:
-        statement = queue.due_query(clock.utc_now(), 64)
+        statement = queue.DUE_QUERY.params(now=clock.utc_now(), limit=64)
         compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}).string
         explain = "EXPLAIN QUERY PLAN" if conn.dialect.name == "sqlite" else "EXPLAIN"
         if conn.dialect.name == "postgresql":
