@@ -24,8 +24,16 @@ Processor = Callable[[Any], Any] | None
 MAX_ROWS = 256  # per statement: 256 rows of a dozen columns stays far below both stores' parameter limits
 
 
-def _processors(columns: Sequence[Column[Any]], dialect: Dialect) -> list[Processor]:
-    return [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+def _processors(
+    cache: dict[str, list[Processor]], columns: Sequence[Column[Any]], dialect: Dialect
+) -> list[Processor]:
+    """Each column's bind processor for ``dialect``, looked up once per dialect and kept in ``cache``."""
+    processors = cache.get(dialect.name)
+    if processors is None:
+        processors = cache[dialect.name] = [
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        ]
+    return processors
 
 
 def _bind(row: Sequence[Any], processors: Sequence[Processor]) -> list[Any]:
@@ -70,9 +78,7 @@ class BulkInsert:
         each: a handful of statements per batch, and a handful of compiled forms per dialect.
         """
         dialect = conn.dialect
-        processors = self._processors.get(dialect.name) or self._processors.setdefault(
-            dialect.name, _processors(self.columns, dialect)
-        )
+        processors = _processors(self._processors, self.columns, dialect)
         returned: list[Any] = []
         start = 0
         while start < len(rows):
@@ -139,9 +145,7 @@ class BulkUpdate:
             return
         dialect = conn.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
-        processors = self._processors.get(dialect.name) or self._processors.setdefault(
-            dialect.name, _processors(self.columns, dialect)
-        )
+        processors = _processors(self._processors, self.columns, dialect)
         order = compiled.order
         batch = []
         for row in rows:

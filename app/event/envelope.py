@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 
@@ -35,30 +37,19 @@ class Event:
             "raw": self.raw,
         }
 
+    def values(self) -> tuple[Any, ...]:
+        """The stored row's values, in ``COLUMNS`` order (the bulk insert binds tuples)."""
+        return _values(self)
+
     def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "connector": self.connector,
-            "account_sid": self.account_sid,
-            "dedupe_key": self.dedupe_key,
-            "received_at": self.received_at,
-            "signature_valid": self.signature_valid,
-            "data": self.data,
-            "raw": self.raw,
-        }
+        return dict(zip(COLUMNS, _values(self), strict=True))
 
     @classmethod
     def from_row(cls, row: Any) -> Event:
         m = row._mapping
-        return cls(
-            id=m["id"],
-            type=m["type"],
-            connector=m["connector"],
-            account_sid=m["account_sid"],
-            dedupe_key=m["dedupe_key"],
-            received_at=m["received_at"],
-            signature_valid=m["signature_valid"],
-            data=m["data"],
-            raw=m["raw"],
-        )
+        return cls(**{name: m[name] for name in COLUMNS})
+
+
+# The events table's columns are the event's fields, in order; one C call reads them all.
+COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(Event))
+_values: Callable[[Event], tuple[Any, ...]] = attrgetter(*COLUMNS)

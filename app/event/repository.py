@@ -8,25 +8,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.bulk import BulkInsert
-from app.event.envelope import Event
+from app.event.envelope import COLUMNS, Event
 from app.models import events
 
-_INSERT_NEW = BulkInsert(
-    events,
-    [
-        "id",
-        "type",
-        "connector",
-        "account_sid",
-        "dedupe_key",
-        "received_at",
-        "signature_valid",
-        "data",
-        "raw",
-    ],
-    conflict_keys=["type", "dedupe_key"],
-    returning="id",
-)
+_INSERT_NEW = BulkInsert(events, COLUMNS, conflict_keys=["type", "dedupe_key"], returning="id")
 
 
 def insert_new(conn: Connection, batch: Sequence[Event]) -> set[str]:
@@ -34,21 +19,7 @@ def insert_new(conn: Connection, batch: Sequence[Event]) -> set[str]:
 
     Sync: it runs inside the ingest writer's batch transaction (see app/event/writer.py).
     """
-    rows = [
-        (
-            e.id,
-            e.type,
-            e.connector,
-            e.account_sid,
-            e.dedupe_key,
-            e.received_at,
-            e.signature_valid,
-            e.data,
-            e.raw,
-        )
-        for e in batch
-    ]
-    return set(_INSERT_NEW.execute(conn, rows))
+    return set(_INSERT_NEW.execute(conn, [event.values() for event in batch]))
 
 
 async def get(conn: AsyncConnection, event_id: str) -> Event | None:
