@@ -113,6 +113,7 @@ class Transactor:
     def __init__(self, engine: AsyncEngine, settings: Settings):
         self._engine = engine
         self._sqlite: Engine | None = None
+        self._connection: Connection | None = None  # the writer thread's, kept across transactions
         self._thread: ThreadPoolExecutor | None = None
         self._synchronous = settings.sqlite_synchronous.upper()
         if settings.is_sqlite:
@@ -142,24 +143,36 @@ class Transactor:
         )
 
     def _in_sqlite(self, durable: bool, fn: Callable[[Connection], T]) -> T:
-        assert self._sqlite is not None
+        conn = self._writer_connection()
         relax = not durable and self._synchronous in ("FULL", "EXTRA")
-        with self._sqlite.connect() as conn:
-            # SQLite refuses to change the safety level inside a transaction: around it, on the driver.
-            driver = conn.connection.dbapi_connection
-            assert driver is not None
+        # SQLite refuses to change the safety level inside a transaction: around it, on the driver.
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        if relax:
+            driver.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                return fn(conn)
+        finally:
             if relax:
-                driver.execute("PRAGMA synchronous=NORMAL")
-            try:
-                with conn.begin():
-                    return fn(conn)
-            finally:
-                if relax:
-                    driver.execute(f"PRAGMA synchronous={self._synchronous}")
+                driver.execute(f"PRAGMA synchronous={self._synchronous}")
+
+    def _writer_connection(self) -> Connection:
+        """The writer thread's connection, opened once: a pool checkout and check-in per transaction
+        cost as much as a small batch's statements. A connection the driver broke is replaced."""
+        assert self._sqlite is not None
+        if self._connection is None or self._connection.invalidated or self._connection.closed:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = self._sqlite.connect()
+        return self._connection
 
     def close(self) -> None:
         if self._thread is not None and self._sqlite is not None:
             self._thread.shutdown(wait=True)
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
             self._sqlite.dispose()
 
 

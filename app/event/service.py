@@ -11,6 +11,7 @@ from app.errors import NotFound, Unprocessable
 from app.event import repository
 from app.event.envelope import Event
 from app.event.schemas import EventList, EventRead
+from app.subscription import matching
 from app.subscription import repository as subscription_repository
 from app.subscription.matching import Matcher, Target
 
@@ -34,13 +35,12 @@ async def replay(conn: AsyncConnection, event_id: str, subscription_id: str | No
     ``webhook-id``, so receivers that deduplicate on it do not drop it.
     """
     event = await _get_or_404(conn, event_id)
-    envelope = event.envelope()
     if subscription_id is None:
         targets = Matcher().targets(await conn.run_sync(subscription_repository.enabled_for_matching))
     else:
         targets = [await _chosen_target(conn, subscription_id, event)]
-    pairs = [(event.id, target.id) for target in targets if target.wants(envelope)]
-    return await conn.run_sync(delivery_repository.insert_pending, pairs, clock.utc_now())
+    wanted = matching.pairs([event], targets)
+    return await conn.run_sync(delivery_repository.insert_pending, wanted, clock.utc_now())
 
 
 async def _chosen_target(conn: AsyncConnection, subscription_id: str, event: Event) -> Target:

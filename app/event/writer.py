@@ -26,6 +26,7 @@ from app.delivery import repository as delivery_repository
 from app.errors import ServiceUnavailable
 from app.event import repository as event_repository
 from app.event.envelope import Event
+from app.subscription import matching
 from app.subscription import repository as subscription_repository
 from app.subscription.matching import Matcher
 
@@ -126,14 +127,8 @@ class EventWriter:
         if not new_events:
             return inserted, 0
         targets = self._matcher.targets(subscription_repository.enabled_for_matching(conn))
-        pairs = [
-            (event.id, target.id)
-            for event in new_events
-            for envelope in (event.envelope(),)
-            for target in targets
-            if target.wants(envelope)
-        ]
-        return inserted, len(delivery_repository.insert_pending(conn, pairs, now))
+        wanted = matching.pairs(new_events, targets)
+        return inserted, len(delivery_repository.insert_pending(conn, wanted, now))
 
 
 def _is_data_error(exc: Exception) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.event.envelope import Event
 from app.subscription.filter import Filter, parse_filter
 
 
@@ -18,6 +19,28 @@ class Target:
 
     def wants(self, envelope: Mapping[str, Any]) -> bool:
         return envelope["type"] in self.events and (self.filter is None or self.filter.matches(envelope))
+
+
+def pairs(events: Sequence[Event], targets: Sequence[Target]) -> list[tuple[str, str]]:
+    """(event id, subscription id) for each target that wants each event.
+
+    The envelope a filter reads is built only when some wanting target has a filter: on the ingest
+    path most subscriptions name event types only, and formatting an envelope per event per batch
+    showed in the writer's profile.
+    """
+    found = []
+    for event in events:
+        envelope: dict[str, Any] | None = None
+        for target in targets:
+            if event.type not in target.events:
+                continue
+            if target.filter is not None:
+                if envelope is None:
+                    envelope = event.envelope()
+                if not target.filter.matches(envelope):
+                    continue
+            found.append((event.id, target.id))
+    return found
 
 
 class Matcher:
