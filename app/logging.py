@@ -8,6 +8,7 @@ token in a message, an argument, a field or a traceback is masked before anythin
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -79,12 +80,11 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = message, None
-        fields = [key for key in record.__dict__ if key not in _RECORD_ATTRS]
-        if not self._plainly_clean(record, message, fields):
+        fields = _fields(record)
+        if not self._plainly_clean(message, fields):
             record.msg = self.redact(message)
-            for key in fields:
-                value = record.__dict__[key]
-                record.__dict__[key] = MASK if _is_secret_header(key) else self._value(value)
+            for key, value in fields.items():
+                record.__dict__[key] = MASK if _is_secret_name(key) else self._value(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -93,20 +93,20 @@ class RedactingFilter(logging.Filter):
             record.stack_info = self.redact(record.stack_info)
         return True
 
-    def _plainly_clean(self, record: logging.LogRecord, message: str, fields: list[str]) -> bool:
+    def _plainly_clean(self, message: str, fields: dict[str, Any]) -> bool:
         """True when the message and every field (a number, or a string) hold nothing to mask.
 
         The access and attempt lines, once per request, then cost one search of their joined text
         instead of a rewrite of the message and of each field.
         """
         texts = [message]
-        for key in fields:
-            value = record.__dict__[key]
-            if _is_secret_header(key):
+        for key, value in fields.items():
+            if _is_secret_name(key):
                 return False
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
                 texts.append(value)
-            elif not isinstance(value, int | float | None):
+            elif kind not in _PLAIN_TYPES:
                 return False
         text = "\n".join(texts)
         if any(secret in text for secret in self._secrets):
@@ -130,7 +130,17 @@ class RedactingFilter(logging.Filter):
 def _is_secret_header(name: object) -> bool:
     if isinstance(name, bytes):
         name = name.decode("latin-1")
-    return isinstance(name, str) and name.lower() in _SECRET_HEADERS
+    return isinstance(name, str) and _is_secret_name(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
+    """Remembered: the same few field names are asked about on every line."""
+    return name.lower() in _SECRET_HEADERS
+
+
+# Values that cannot hold a secret (exact types: a str subclass may render as anything).
+_PLAIN_TYPES = frozenset({int, float, bool, type(None)})
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -142,12 +152,23 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
 
 
+def _timestamp(created: float) -> str:
+    """``2026-12-03T18:00:00.123Z``: the second's text is formatted once, the milliseconds per line."""
+    second = int(created)
+    return f"{_second_text(second)}.{int((created - second) * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second_text(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 class JsonFormatter(logging.Formatter):
     """``{"ts": …, "level": …, "logger": …, "message": …, <fields>, "exc": …}`` on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
         document: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
