@@ -8,11 +8,13 @@ token in a message, an argument, a field or a traceback is masked before anythin
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +26,9 @@ MASK = "[REDACTED]"
 
 # What a LogRecord holds of its own; everything else on a record came in through ``extra=``.
 # (uvicorn adds ``color_message``, a copy of the message with terminal colours: not a field.)
+_FIELDS = "_switchboard_fields"  # where the filter leaves a record's fields for the formatter
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    _FIELDS,
     "message",
     "asctime",
     "taskName",
@@ -84,7 +88,8 @@ class RedactingFilter(logging.Filter):
         if not self._plainly_clean(message, fields):
             record.msg = self.redact(message)
             for key, value in fields.items():
-                record.__dict__[key] = MASK if _is_secret_name(key) else self._value(value)
+                fields[key] = record.__dict__[key] = MASK if _is_secret_name(key) else self._value(value)
+        record.__dict__[_FIELDS] = fields
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -149,7 +154,11 @@ def _mask_match(match: re.Match[str]) -> str:
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+    """What came in through ``extra=``: found once, by the filter, and reused by the formatter."""
+    found: dict[str, Any] | None = record.__dict__.get(_FIELDS)
+    if found is None:
+        found = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
+    return found
 
 
 def _timestamp(created: float) -> str:
@@ -200,11 +209,56 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes the lines of one event-loop iteration with one write.
+
+    Why: the webhook path logs a line per request, and a write and flush per line was a system call
+    per request. A line logged on a thread running an event loop waits for that loop's next round of
+    callbacks, by when the requests answered in the same round have added theirs. A line logged
+    anywhere else, at WARNING or above, or behind a long queue is written at once, after what waits,
+    so order is kept. ``flush()`` (called by ``logging.shutdown`` at exit) writes what waits.
+    """
+
+    MAX_PENDING = 256
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None  # the loop a flush is scheduled on
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        loop = asyncio._get_running_loop()
+        if loop is None or record.levelno >= logging.WARNING or len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+        elif self._flush_on is not loop:  # also when a closed loop never ran its scheduled flush
+            self._flush_on = loop
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created in Handler.__init__
+            self._flush_on = None
+            if self._pending:
+                text = self.terminator.join(self._pending) + self.terminator
+                self._pending.clear()
+                try:
+                    self.stream.write(text)
+                except Exception:  # as logging does: a failing stream must not break the caller
+                    if logging.raiseExceptions:
+                        traceback.print_exc()
+            super().flush()
+
+
 def configure(
     level: str, log_format: LogFormat, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
     """Route every logger (ours, uvicorn's, libraries') to one handler on stderr, redacted."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = LoopBatchingHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -118,3 +119,74 @@ def test_the_text_format_appends_fields_as_key_value() -> None:
         root.setLevel(saved[1])
     line = stream.getvalue().strip()
     assert line.endswith(f"INFO switchboard.access GET /healthz 200 status=200 secret={MASK}")
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+@pytest.fixture
+def counted() -> Iterator[CountingStream]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = CountingStream()
+    configure("INFO", LogFormat.JSON, [AUTH_TOKEN], stream=stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def test_lines_logged_in_one_loop_iteration_are_written_together_and_in_order(counted: CountingStream) -> None:
+    log = logging.getLogger("switchboard.test")
+
+    async def requests() -> int:
+        for i in range(5):
+            log.info("request %d", i)
+        pending = counted.writes
+        await asyncio.sleep(0)  # the loop's next round of callbacks writes them
+        return pending
+
+    assert asyncio.run(requests()) == 0
+    assert counted.writes == 1
+    assert [r["message"] for r in records(counted)] == [f"request {i}" for i in range(5)]
+
+
+def test_a_warning_writes_at_once_after_what_waits(counted: CountingStream) -> None:
+    log = logging.getLogger("switchboard.test")
+
+    async def trouble() -> list[str]:
+        log.info("before")
+        log.warning("trouble")
+        return [str(r["message"]) for r in records(counted)]
+
+    assert asyncio.run(trouble()) == ["before", "trouble"]
+
+
+def test_lines_outside_an_event_loop_are_written_at_once(counted: CountingStream) -> None:
+    logging.getLogger("switchboard.test").info("no loop here")
+    assert [r["message"] for r in records(counted)] == ["no loop here"]
+
+
+def test_what_a_closed_loop_never_wrote_is_written_by_the_next_flush(counted: CountingStream) -> None:
+    log = logging.getLogger("switchboard.test")
+    loop = asyncio.new_event_loop()
+    asyncio._set_running_loop(loop)  # a line logged on a loop that is then closed before its next round
+    try:
+        log.info("first loop")
+    finally:
+        asyncio._set_running_loop(None)
+        loop.close()
+    assert counted.getvalue() == ""
+
+    async def next_loop() -> None:
+        log.info("second loop")
+        await asyncio.sleep(0)
+
+    asyncio.run(next_loop())
+    assert [r["message"] for r in records(counted)] == ["first loop", "second loop"]
