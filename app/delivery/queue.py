@@ -21,8 +21,10 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     null,
@@ -36,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app import ids
 from app.bulk import BulkInsert, BulkUpdate
 from app.delivery.repository import DeliveryStatus
-from app.event.envelope import Event
+from app.event.envelope import envelope_json
 from app.models import deliveries, delivery_attempts, events, subscriptions
 
 
@@ -49,7 +51,8 @@ class Claimed:
     schedule_start: int
     url: str
     secrets: tuple[str, ...]
-    event: Event
+    event_id: str
+    body: bytes  # the envelope, as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,10 @@ _CLAIMED = (
         subscriptions.c.secret,
         subscriptions.c.previous_secret,
         subscriptions.c.previous_secret_expires_at,
-        *events.c,
+        *(column for column in events.c if column.name not in ("data", "raw")),
+        # As the database holds them: spliced into the envelope, never decoded (see envelope_json).
+        cast(events.c.data, Text).label("data"),
+        cast(events.c.raw, Text).label("raw"),
     )
     .join(events, events.c.id == deliveries.c.event_id)
     .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
@@ -154,7 +160,8 @@ def _claimed(row: Any, now: datetime) -> Claimed:
         schedule_start=row.schedule_start,
         url=row.url,
         secrets=tuple(secrets),
-        event=Event.from_row(row),
+        event_id=row.id,
+        body=envelope_json(row, row.data, row.raw),
     )
 
 

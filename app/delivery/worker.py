@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import clock, jsonenc, metrics
+from app import clock, metrics
 from app.config import Settings
 from app.db import Transactor, describe_error
 from app.delivery import queue
@@ -161,10 +161,10 @@ class DeliveryWorker:
     # --- sending --------------------------------------------------------------------------------
 
     async def _deliver(self, sender: Sender, item: queue.Claimed) -> None:
-        body = jsonenc.dumps_bytes(item.event.envelope())
-        headers = build_headers(secrets=item.secrets, msg_id=item.id, timestamp=int(time.time()), body=body)
+        timestamp = int(time.time())
+        headers = build_headers(secrets=item.secrets, msg_id=item.id, timestamp=timestamp, body=item.body)
         attempted_at = clock.utc_now()
-        response = await sender.post(item.url, body, headers)
+        response = await sender.post(item.url, item.body, headers)
         number = item.attempt_count + 1
         if response.ok:
             status, next_attempt_at = DeliveryStatus.SUCCEEDED, None
@@ -181,7 +181,7 @@ class DeliveryWorker:
             "delivery attempt",
             extra={
                 "delivery_id": item.id,
-                "event_id": item.event.id,
+                "event_id": item.event_id,
                 "attempt": number,
                 "status": str(status),
                 "status_code": response.status_code,

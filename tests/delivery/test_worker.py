@@ -212,13 +212,26 @@ async def _locked(harness: AppHarness) -> bool:
     return bool(rows) and rows[0]["locked_by"] is not None
 
 
-async def test_envelope_json_is_compact_and_keeps_unicode(harness_factory: Any, receiver: Receiver) -> None:
+async def test_envelope_json_keeps_unicode_and_the_envelope_key_order(
+    harness_factory: Any, receiver: Receiver
+) -> None:
     harness = await harness_factory(run_worker=True)
     await create_subscription(harness.runtime.engine, receiver.url)
-    await send_message(harness, "naïve ☕")
+    params = await send_message(harness, "naïve ☕")
     [request] = await receiver.wait_for(1)
     assert "naïve ☕".encode() in request.body
-    assert json.loads(request.body)["data"]["body"] == "naïve ☕"
+    envelope = json.loads(request.body)
+    assert list(envelope) == [
+        "id",
+        "type",
+        "connector",
+        "account_sid",
+        "received_at",
+        "signature_valid",
+        "data",
+        "raw",
+    ]
+    assert envelope["data"]["body"] == "naïve ☕" and envelope["raw"] == params
 
 
 async def test_deleting_a_subscription_mid_attempt_does_not_stall_the_worker(harness_factory: Any) -> None:
