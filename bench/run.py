@@ -34,6 +34,7 @@ from harness.stores import PostgresDatabases
 from harness.twilio_requests import SidSet
 
 FULL = {
+    "rounds": 3,
     "duration": 10,
     "warmup": 2,
     "deliveries": 20_000,
@@ -42,6 +43,7 @@ FULL = {
     "api_samples": 200,
 }
 QUICK = {
+    "rounds": 1,
     "duration": 3,
     "warmup": 1,
     "deliveries": 2_000,
@@ -70,6 +72,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--duration", type=int, help="seconds of each measured wrk run (10; quick 3)")
     parser.add_argument("--warmup", type=int, help="seconds of each warm-up wrk run (2; quick 1)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument(
+        "--rounds", type=int, help="interleaved ingest rounds, the median reported (3; quick 1)"
+    )
     parser.add_argument(
         "--rate-bound",
         type=int,
@@ -100,6 +105,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         duration=args.duration or sizes["duration"],
         warmup=args.warmup or sizes["warmup"],
         connections=args.connections,
+        rounds=args.rounds or sizes["rounds"],
         rate_bound=args.rate_bound,
         deliveries=args.deliveries or sizes["deliveries"],
         delivery_concurrency=args.delivery_concurrency,
@@ -154,7 +160,8 @@ def measure(config: Config, temp: Path, results: report.Results, profile_dir: Pa
             bench = Bench(config, procs, temp, postgres, profile_dir, postgres_skipped=why_not)
             if {"ingest", "growth"} & set(config.sections):
                 bench.wrk_script(SidSet.WARMUP)
-                bench.wrk_script(SidSet.MEASURED)
+                for round_ in range(config.rounds if "ingest" in config.sections else 1):
+                    bench.wrk_script(SidSet.MEASURED, round_)
             pin_to_load_core()
             cpu_before = machine.CpuTimes.now()
             run_sections(bench, results)

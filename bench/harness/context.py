@@ -29,6 +29,7 @@ class Config:
     warmup: int  # seconds of each warm-up wrk run
     connections: int
     rate_bound: int  # req/s no target reaches: sizes the request sets so wrk never repeats one
+    rounds: int  # interleaved ingest rounds; each target's median round is reported
     deliveries: int
     delivery_concurrency: int
     e2e_rate: int
@@ -58,7 +59,7 @@ class Bench:
     profile_dir: Path | None
     postgres_skipped: str = ""  # why ``postgres`` is None
     port: int = field(default_factory=free_port)  # every ingest target's port: the signatures cover it
-    _scripts: dict[SidSet, Path] = field(default_factory=dict)
+    _scripts: dict[tuple[SidSet, int], Path] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -68,18 +69,22 @@ class Bench:
     def webhook_url(self) -> str:
         return self.base_url + WEBHOOK_PATH
 
-    def wrk_script(self, sid_set: SidSet) -> Path:
-        """The wrk script replaying the set's requests (warm-up or measured), generated on first use."""
-        if sid_set not in self._scripts:
+    def wrk_script(self, sid_set: SidSet, round_: int = 0) -> Path:
+        """The wrk script replaying the set's requests (warm-up or measured) for one ingest round,
+        generated on first use. Each round has requests of its own, so a target keeps its database
+        from round to round and still stores every request it is sent."""
+        key = (sid_set, round_)
+        if key not in self._scripts:
             seconds = self.config.warmup if sid_set is SidSet.WARMUP else self.config.duration
             count = self.config.request_count(seconds)
-            data = self.tmp / f"requests-{sid_set.name.lower()}.bin"
+            name = f"{sid_set.name.lower()}-{round_}"
+            data = self.tmp / f"requests-{name}.bin"
             started = time.monotonic()
             with all_cores():
-                twilio_requests.write_wrk_requests(data, self.webhook_url, sid_set, count)
-            say(f"signed {count} {sid_set.name.lower()} requests in {time.monotonic() - started:.0f} s")
-            self._scripts[sid_set] = wrk.write_script(self.tmp / f"{sid_set.name.lower()}.lua", data)
-        return self._scripts[sid_set]
+                twilio_requests.write_wrk_requests(data, self.webhook_url, sid_set, count, round_ * count)
+            say(f"signed {count} {name} requests in {time.monotonic() - started:.0f} s")
+            self._scripts[key] = wrk.write_script(self.tmp / f"{name}.lua", data)
+        return self._scripts[key]
 
     def path(self, name: str) -> Path:
         return self.tmp / name

@@ -142,7 +142,18 @@ def ingest_section(results: Results) -> list[str]:
         f"1. Ingest: wrk -t1 -c{config.connections}, {config.duration} s measured after a {config.warmup} s "
         "warm-up; every request distinct and signed"
     )
-    return [title, *_table(header, rows, "<rrrrrrrr<")]
+    lines = [title, *_table(header, rows, "<rrrrrrrr<")]
+    if config.rounds > 1:
+        spread = "; ".join(
+            f"({index}) " + " / ".join(_num(rate) for rate in r.round_rates)
+            for index, r in enumerate(results.ingest or [], start=1)
+            if r.round_rates
+        )
+        lines.append(
+            f"  {config.rounds} interleaved rounds (every target once per round); each row is the target's "
+            f"median round. req/s per round: {spread}"
+        )
+    return lines
 
 
 def delivery_section(results: Results) -> list[str]:

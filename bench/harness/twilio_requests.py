@@ -122,9 +122,11 @@ def _records(url: str, sid_set: SidSet, start: int, stop: int) -> bytes:
     return bytes(out)
 
 
-def write_wrk_requests(path: Path, url: str, sid_set: SidSet, count: int) -> None:
-    """``count`` signed requests as length-prefixed records (``<bytes>\\n<request>``), read by wrk_script."""
-    chunks = [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+def write_wrk_requests(path: Path, url: str, sid_set: SidSet, count: int, first: int = 0) -> None:
+    """``count`` signed requests, the set's ``first`` onwards, as length-prefixed records
+    (``<bytes>\\n<request>``), read by wrk_script."""
+    stop = first + count
+    chunks = [(start, min(start + CHUNK, stop)) for start in range(first, stop, CHUNK)]
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool, path.open("wb") as out:
         jobs = [pool.submit(_records, url, sid_set, start, stop) for start, stop in chunks]
         for job in jobs:
