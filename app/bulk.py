@@ -11,15 +11,15 @@ Columns are bound in the order given, so callers build tuples, not dicts.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, bindparam, insert, update
+from sqlalchemy import Column, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
+
+from app.db import driver_execute, on_stdlib_sqlite
 
 # The (position, bind processor) of each column that needs one.
 Processors = list[tuple[int, Callable[[Any], Any]]]
@@ -46,31 +46,6 @@ def _bind(row: Sequence[Any], processors: Processors) -> Sequence[Any]:
     return bound
 
 
-def _execute(conn: Connection, sql: str, params: Any, *, many: bool = False) -> Sequence[Any]:
-    """Run ``sql`` on the connection's driver; the rows it returns (none for ``many``).
-
-    On a stdlib ``sqlite3`` connection (the writer thread's) the statement goes to the driver's cursor
-    directly: SQLAlchemy's execution context costs about 25 µs per statement, more than a small
-    batch's insert itself. Its errors are wrapped as SQLAlchemy wraps them, so callers see the same
-    exception classes on every path.
-    """
-    driver = conn.connection.dbapi_connection
-    if not isinstance(driver, sqlite3.Connection):
-        result = conn.exec_driver_sql(sql, params)
-        return result.all() if result.returns_rows else []
-    cursor = driver.cursor()
-    try:
-        if many:
-            cursor.executemany(sql, params)
-            return []
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
 class _Compiled:
     """The driver's SQL for one statement, with its positional parameters in bind order."""
 
@@ -90,7 +65,13 @@ class _Compiled:
 
 
 class BulkInsert:
-    """``INSERT INTO table (columns) VALUES (…), (…) [ON CONFLICT (keys) DO NOTHING] [RETURNING col]``."""
+    """``INSERT INTO table (columns) VALUES (…), (…) [ON CONFLICT (keys) DO NOTHING] [RETURNING col]``.
+
+    ``returning`` names a unique column the rows carry (their new ids). On the stdlib SQLite driver the
+    statement goes without RETURNING, which cost SQLite more than the insert itself: when the driver
+    counts every row in, the rows' own values are the answer; when a conflict skipped some, one look-up
+    of the values tells which went in (a skipped row's new id is not in the table).
+    """
 
     def __init__(
         self,
@@ -115,20 +96,40 @@ class BulkInsert:
         """
         dialect = conn.dialect
         processors = _processors(self._processors, self.columns, dialect)
+        counted = self.returning is not None and on_stdlib_sqlite(conn)
+        form = "sqlite-counted" if counted else dialect.name
         returned: list[Any] = []
         start = 0
         while start < len(rows):
             count = min(MAX_ROWS, 1 << ((len(rows) - start).bit_length() - 1))
             chunk = rows[start : start + count]
             start += count
-            compiled = self._compiled.get((dialect.name, count)) or self._compile(dialect, count)
+            compiled = self._compiled.get((form, count)) or self._compile(dialect, count, form)
             flat = [value for row in chunk for value in _bind(row, processors)]
-            rows_back = _execute(conn, compiled.sql, compiled.arrange(flat))
-            if self.returning:
-                returned.extend(row[0] for row in rows_back)
+            if counted:
+                returned.extend(self._counted(conn, compiled.sql, compiled.arrange(flat), chunk))
+            else:
+                rows_back = driver_execute(conn, compiled.sql, compiled.arrange(flat))
+                if self.returning:
+                    returned.extend(row[0] for row in rows_back)
         return returned
 
-    def _compile(self, dialect: Dialect, count: int) -> _Compiled:
+    def _counted(
+        self, conn: Connection, sql: str, params: tuple[Any, ...], chunk: Sequence[Any]
+    ) -> list[Any]:
+        """Insert without RETURNING; the ``returning`` values of the rows that went in."""
+        driver = conn.connection.dbapi_connection
+        before = driver.total_changes  # type: ignore[union-attr]  # a sqlite3.Connection here
+        driver_execute(conn, sql, params)
+        position = [column.name for column in self.columns].index(str(self.returning))
+        values = [row[position] for row in chunk]
+        if driver.total_changes - before == len(chunk):  # type: ignore[union-attr]
+            return values
+        column = self.table.c[str(self.returning)]
+        present = set(conn.execute(select(column).where(column.in_(values))).scalars())
+        return [value for value in values if value in present]
+
+    def _compile(self, dialect: Dialect, count: int, form: str) -> _Compiled:
         width = len(self.columns)
         names = [f"p{row}_{col}" for row in range(count) for col in range(width)]
         values: list[dict[str, Any]] = [
@@ -145,10 +146,10 @@ class BulkInsert:
             )
         else:
             statement = insert(self.table).values(values)
-        if self.returning:
+        if self.returning and form != "sqlite-counted":
             statement = statement.returning(self.table.c[self.returning])
         compiled = _Compiled(statement, dialect, names)
-        self._compiled[(dialect.name, count)] = compiled
+        self._compiled[(form, count)] = compiled
         return compiled
 
 
@@ -183,7 +184,7 @@ class BulkUpdate:
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         processors = _processors(self._processors, self.columns, dialect)
         batch = [compiled.arrange(list(_bind(row, processors))) for row in rows]
-        _execute(conn, compiled.sql, batch, many=True)
+        driver_execute(conn, compiled.sql, batch, many=True)
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         by_name = dict(zip(self.names, self.columns, strict=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -15,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -91,7 +93,37 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can
         # fail with "database is locked" when another writer got in between; waiting at BEGIN cannot.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver_execute(connection, "BEGIN IMMEDIATE")
+
+
+def on_stdlib_sqlite(conn: Connection) -> bool:
+    """Whether ``conn`` is the stdlib ``sqlite3`` driver's (the writer thread's), not aiosqlite's."""
+    return isinstance(conn.connection.dbapi_connection, sqlite3.Connection)
+
+
+def driver_execute(conn: Connection, sql: str, params: Any = (), *, many: bool = False) -> list[Any]:
+    """Run ``sql`` on the connection's driver; the rows it returns (none for ``many``).
+
+    On the stdlib ``sqlite3`` driver (the writer thread's connection) the statement goes to the
+    driver's cursor directly: SQLAlchemy's execution context costs about 25 µs per statement, more
+    than a 16-event batch's insert itself. Driver errors are wrapped as SQLAlchemy wraps them, so
+    callers see the same exception classes either way.
+    """
+    driver = conn.connection.dbapi_connection
+    if not isinstance(driver, sqlite3.Connection):
+        result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
+        return list(result.all()) if result.returns_rows else []
+    cursor = driver.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def describe_error(exc: BaseException) -> str:

@@ -142,7 +142,9 @@ def counted() -> Iterator[CountingStream]:
     root.setLevel(saved[1])
 
 
-def test_lines_logged_in_one_loop_iteration_are_written_together_and_in_order(counted: CountingStream) -> None:
+def test_lines_logged_in_one_loop_iteration_are_written_together_and_in_order(
+    counted: CountingStream,
+) -> None:
     log = logging.getLogger("switchboard.test")
 
     async def requests() -> int:

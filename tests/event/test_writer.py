@@ -72,3 +72,14 @@ async def test_an_event_the_database_refuses_fails_alone(writer: EventWriter, en
     assert all(not isinstance(r, Exception) and r.created for i, r in enumerate(results) if i != 2)
     assert await _count(engine, events) == 5
     assert await _count(engine, deliveries) == 0  # no subscriptions: nothing to deliver
+
+
+async def test_a_batch_with_some_events_already_stored_creates_only_the_new_ones(
+    writer: EventWriter, engine: AsyncEngine
+) -> None:
+    await writer.store(_event("SM" + "1" * 32))
+    retry, *fresh = [_event("SM" + "1" * 32), _event("SM" + "2" * 32), _event("SM" + "3" * 32)]
+    results = await asyncio.gather(*(writer.store(event) for event in [retry, *fresh]))
+    assert [r.created for r in results] == [False, True, True]
+    assert [r.event_id for r in results[1:]] == [event.id for event in fresh]
+    assert await _count(engine, events) == 3
