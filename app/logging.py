@@ -27,8 +27,10 @@ MASK = "[REDACTED]"
 # What a LogRecord holds of its own; everything else on a record came in through ``extra=``.
 # (uvicorn adds ``color_message``, a copy of the message with terminal colours: not a field.)
 _FIELDS = "_switchboard_fields"  # where the filter leaves a record's fields for the formatter
+_VETTED = "_switchboard_vetted"  # see vetted()
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
     _FIELDS,
+    _VETTED,
     "message",
     "asctime",
     "taskName",
@@ -54,6 +56,17 @@ _PATTERN_MARKERS = ("whsec_", "sbt_", "://", "authorization", "x-twilio-signatur
 def _may_match_patterns(text: str) -> bool:
     lowered = text.lower()
     return any(marker in lowered for marker in _PATTERN_MARKERS)
+
+
+def vetted(fields: dict[str, Any]) -> dict[str, Any]:
+    """``extra=`` for a record whose message arguments and fields cannot hold a secret by construction,
+    which :class:`RedactingFilter` then passes untouched.
+
+    For the webhook access line only: its method, route path (one of the definitions' own), status,
+    timing, peer address, event type, event id and reason code come from the server and from us, never
+    from a request's content; scanning them cost a third of the line, once per webhook.
+    """
+    return {**fields, _FIELDS: fields, _VETTED: True}
 
 
 class LogFormat(StrEnum):
@@ -82,6 +95,8 @@ class RedactingFilter(logging.Filter):
         return _PATTERNS.sub(_mask_match, text) if _may_match_patterns(text) else text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.__dict__.get(_VETTED):
+            return True
         message = record.getMessage()
         record.msg, record.args = message, None
         fields = _fields(record)

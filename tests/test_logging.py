@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.logging import MASK, LogFormat, configure
+from app.logging import MASK, LogFormat, configure, vetted
 
 AUTH_TOKEN = "12345678901234567890123456789012"
 API_TOKEN = "my-configured-api-token-value"
@@ -192,3 +192,15 @@ def test_what_a_closed_loop_never_wrote_is_written_by_the_next_flush(counted: Co
 
     asyncio.run(next_loop())
     assert [r["message"] for r in records(counted)] == ["first loop", "second loop"]
+
+
+def test_a_vetted_record_is_written_as_given_and_others_are_still_masked(output: io.StringIO) -> None:
+    log = logging.getLogger("switchboard.access")
+    fields = {"path": "/webhooks/twilio/messages", "status": 200, "event_id": "evt_1"}
+    log.info("POST %s %d", "/webhooks/twilio/messages", 200, extra=vetted(fields))
+    log.info("POST %s", AUTH_TOKEN, extra={"path": AUTH_TOKEN})
+    vetted_line, masked_line = records(output)
+    assert vetted_line["message"] == "POST /webhooks/twilio/messages 200"
+    assert {k: vetted_line[k] for k in fields} == fields
+    assert not any(key.startswith("_switchboard") for key in vetted_line)
+    assert masked_line["message"] == f"POST {MASK}" and masked_line["path"] == MASK
