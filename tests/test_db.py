@@ -50,3 +50,25 @@ async def test_a_failing_nondurable_transaction_restores_durability(
     with pytest.raises(RuntimeError):
         await transactor.run_nondurable(fail)
     assert await transactor.run(_durability) == ("FULL" if database_url.startswith("sqlite") else "on")
+
+
+def _backend(conn: Connection) -> object:
+    if conn.dialect.name == "sqlite":
+        return id(conn.connection.dbapi_connection)
+    return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+async def test_a_one_caller_transactor_keeps_its_connection_and_replaces_it_after_an_error(
+    transactor: Transactor,
+) -> None:
+    lane = transactor.for_one_caller()
+    first, second = await lane.run(_backend), await lane.run(_backend)
+    assert first == second
+
+    def fail(conn: Connection) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await lane.run(fail)
+    assert await lane.run(_durability) in ("FULL", "on")  # works again, on a fresh connection
+    await lane.release()

@@ -53,7 +53,7 @@ class EventWriter:
     """
 
     def __init__(self, transactor: Transactor, on_deliveries: Callable[[int], None] | None = None):
-        self._transactor = transactor
+        self._transactor = transactor.for_one_caller()  # batches run one at a time
         self._on_deliveries = on_deliveries
         self._matcher = Matcher()
         self._queue: list[tuple[Event, asyncio.Future[Stored]]] = []
@@ -72,6 +72,7 @@ class EventWriter:
         self._wake.set()
         await self._task
         self._task = None
+        await self._transactor.release()
 
     async def store(self, event: Event) -> Stored:
         """Durably store ``event``; raises ServiceUnavailable when the database cannot commit it."""
