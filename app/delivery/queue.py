@@ -172,12 +172,8 @@ def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: date
     out and another worker claimed it): its outcome is dropped rather than recorded against a row
     that is no longer ours. The rows kept are locked first, so a concurrent delete waits for us.
     """
-    held_query = select(deliveries.c.id).where(
-        deliveries.c.id.in_([o.delivery_id for o in outcomes]), deliveries.c.locked_by == worker
-    )
-    if conn.dialect.name == "postgresql":
-        held_query = held_query.with_for_update()
-    held = set(conn.execute(held_query).scalars())
+    params = {"ids": [o.delivery_id for o in outcomes], "worker": worker}
+    held = set(conn.execute(_HELD[conn.dialect.name], params).scalars())
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
@@ -215,6 +211,12 @@ def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: date
         ],
     )
 
+
+_held = select(deliveries.c.id).where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.locked_by == bindparam("worker")
+)
+# Which of the given deliveries this worker still holds; on PostgreSQL, locked until the record commits.
+_HELD = {"postgresql": _held.with_for_update(), "sqlite": _held}
 
 _INSERT_ATTEMPTS = BulkInsert(
     delivery_attempts,
