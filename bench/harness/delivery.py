@@ -9,6 +9,7 @@ process posting the same envelope, signed the same way, with the same concurrenc
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import time
@@ -37,6 +38,7 @@ class DrainResult:
     cpu: CpuShare | None = None  # the worker's, while draining
     problems: list[str] = field(default_factory=list)
     skipped: str | None = None
+    round_rates: list[float] = field(default_factory=list)  # deliveries/s of every round, in order
 
     @property
     def rate(self) -> float | None:
@@ -52,9 +54,10 @@ class DeliveryResult:
     count: int
     concurrency: int
     envelope_bytes: int
-    floor_rate: float | None = None
+    floor_rate: float | None = None  # the median round's
     floor_problems: list[str] = field(default_factory=list)
     drains: list[DrainResult] = field(default_factory=list)
+    floor_rates: list[float] = field(default_factory=list)  # every round's, in order
 
 
 class Receiver:
@@ -180,20 +183,43 @@ def _verify(result: DrainResult) -> list[str]:
 
 
 def run(bench: Bench) -> DeliveryResult:
+    """The floor and each store's drain once per round, the rounds one after another (``--rounds``, as
+    for ingest), each on a fresh database; each figure is the median of its rounds."""
     config = bench.config
     body = envelope_file(bench)
     result = DeliveryResult(config.deliveries, config.delivery_concurrency, body.stat().st_size)
+    rounds: dict[str, list[DrainResult]] = {"SQLite": [], "PostgreSQL": []}
     receiver = Receiver(bench)
     try:
-        measure_floor(bench, receiver, result, body)
-        sqlite_url = stores.sqlite_url(bench.path("delivery.db"))
-        result.drains.append(drain(bench, receiver, "SQLite", sqlite_url, config.deliveries))
-        if bench.postgres is None:
-            skipped = bench.postgres_skipped
-            result.drains.append(DrainResult("PostgreSQL", config.deliveries, skipped=skipped))
-        else:
-            url = bench.postgres.create("delivery")
-            result.drains.append(drain(bench, receiver, "PostgreSQL", url, config.deliveries))
+        for round_ in range(config.rounds):
+            result.floor_rate = None
+            measure_floor(bench, receiver, result, body)
+            if result.floor_rate is not None:
+                result.floor_rates.append(result.floor_rate)
+            sqlite_url = stores.sqlite_url(bench.path(f"delivery-{round_}.db"))
+            rounds["SQLite"].append(drain(bench, receiver, "SQLite", sqlite_url, config.deliveries))
+            if bench.postgres is None:
+                skipped = bench.postgres_skipped
+                rounds["PostgreSQL"].append(DrainResult("PostgreSQL", config.deliveries, skipped=skipped))
+            else:
+                url = bench.postgres.create(f"delivery{round_}")
+                rounds["PostgreSQL"].append(drain(bench, receiver, "PostgreSQL", url, config.deliveries))
     finally:
         bench.procs.stop(receiver.child)
+    result.floor_rate = (
+        sorted(result.floor_rates)[len(result.floor_rates) // 2] if result.floor_rates else None
+    )
+    result.drains = [_median(drains) for drains in rounds.values() if drains]
     return result
+
+
+def _median(drains: list[DrainResult]) -> DrainResult:
+    """The round with the median rate, carrying every round's rate and every round's problems."""
+    measured = sorted((d for d in drains if d.rate is not None), key=lambda d: d.rate or 0.0)
+    chosen = measured[len(measured) // 2] if measured else drains[0]
+    labelled = len(drains) > 1
+    return dataclasses.replace(
+        chosen,
+        round_rates=[d.rate for d in drains if d.rate is not None],
+        problems=[f"round {i}: {p}" if labelled else p for i, d in enumerate(drains, 1) for p in d.problems],
+    )

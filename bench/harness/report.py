@@ -183,7 +183,18 @@ def delivery_section(results: Results) -> list[str]:
         f"{d.envelope_bytes:,}-byte envelopes, concurrency {d.concurrency}"
     )
     header = ["sender", "deliveries/s", "x floor", "/s from launch", "CPU (core 0)", "verified"]
-    return [title, *_table(header, rows, "<rrrr<")]
+    lines = [title, *_table(header, rows, "<rrrr<")]
+    if len(d.floor_rates) > 1 or any(len(drain.round_rates) > 1 for drain in d.drains):
+        spread = "; ".join(
+            f"{name} " + " / ".join(_num(rate) for rate in rates)
+            for name, rates in [
+                ("floor", d.floor_rates),
+                *((drain.store, drain.round_rates) for drain in d.drains),
+            ]
+            if rates
+        )
+        lines.append(f"  interleaved rounds; each row is the median round. deliveries/s per round: {spread}")
+    return lines
 
 
 def latency_section(results: Results) -> list[str]:
