@@ -62,9 +62,10 @@ def vetted(fields: dict[str, Any]) -> dict[str, Any]:
     """``extra=`` for a record whose message arguments and fields cannot hold a secret by construction,
     which :class:`RedactingFilter` then passes untouched.
 
-    For the webhook access line only: its method, route path (one of the definitions' own), status,
-    timing, peer address, event type, event id and reason code come from the server and from us, never
-    from a request's content; scanning them cost a third of the line, once per webhook.
+    For the lines written once per webhook and per delivery attempt: the webhook access line (method,
+    route path, one of the definitions' own, status, timing, peer address, event type, event id, reason
+    code) and a delivery attempt without an error (ids, numbers, status) hold only what the server and
+    we made, never a request's or a response's content; scanning them cost a third of the line.
     """
     return {**fields, _FIELDS: fields, _VETTED: True}
 

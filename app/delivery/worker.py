@@ -31,6 +31,7 @@ from app.delivery.repository import NOTIFY_CHANNEL, DeliveryStatus
 from app.delivery.retry import RetryPolicy
 from app.delivery.sender import Sender
 from app.delivery.signing import build_headers
+from app.logging import vetted
 
 log = logging.getLogger(__name__)
 
@@ -176,18 +177,21 @@ class DeliveryWorker:
                 status, next_attempt_at = DeliveryStatus.PENDING, clock.utc_now() + timedelta(seconds=delay)
         _OUTCOMES[status].inc()
         metrics.DELIVERY_DURATION.observe(response.duration_ms / 1000)
+        fields = {
+            "delivery_id": item.id,
+            "event_id": item.event_id,
+            "attempt": number,
+            "status": str(status),
+            "status_code": response.status_code,
+            "duration_ms": response.duration_ms,
+            "error": response.error,
+        }
+        # Without an error the line holds only our ids and numbers: nothing to mask (see vetted()).
+        extra = vetted(fields) if response.error is None else fields
         log.log(
             logging.WARNING if status is DeliveryStatus.FAILED else logging.INFO,
             "delivery attempt",
-            extra={
-                "delivery_id": item.id,
-                "event_id": item.event_id,
-                "attempt": number,
-                "status": str(status),
-                "status_code": response.status_code,
-                "duration_ms": response.duration_ms,
-                "error": response.error,
-            },
+            extra=extra,
         )
         self._outcomes.append(
             queue.Outcome(
