@@ -1,8 +1,5 @@
 """The one JSON encoding for stored and forwarded documents: compact, unicode kept as is (not \\u escapes).
 
-(A forwarded envelope carries ``data`` and ``raw`` as the store returns their text: PostgreSQL's
-``jsonb`` writes a space after each ``:`` and ``,``. See ``app/event/envelope.py``.)
-
 orjson does it several times faster than the stdlib on the ingest and delivery hot paths; the stdlib
 takes over for what orjson refuses (integers beyond 64 bits, which a JSON webhook body may carry).
 """

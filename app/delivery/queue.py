@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app import ids
+from app import ids, jsonenc
 from app.bulk import BulkInsert, BulkUpdate
 from app.delivery.repository import DeliveryStatus
 from app.event.envelope import envelope_json
@@ -114,24 +114,34 @@ def _lease(candidates: Select[tuple[str]]) -> Any:
 # On PostgreSQL, SKIP LOCKED: workers claiming side by side pass over each other's rows.
 _LEASE = {"postgresql": _lease(DUE_QUERY.with_for_update(skip_locked=True)), "sqlite": _lease(DUE_QUERY)}
 
-_CLAIMED = (
-    select(
-        deliveries.c.id.label("delivery_id"),
-        deliveries.c.attempt_count,
-        deliveries.c.schedule_start,
-        subscriptions.c.url,
-        subscriptions.c.secret,
-        subscriptions.c.previous_secret,
-        subscriptions.c.previous_secret_expires_at,
-        *(column for column in events.c if column.name not in ("data", "raw")),
-        # As the database holds them: spliced into the envelope, never decoded (see envelope_json).
-        cast(events.c.data, Text).label("data"),
-        cast(events.c.raw, Text).label("raw"),
+
+def _claimed_query(data: Any, raw: Any) -> Select[Any]:
+    return (
+        select(
+            deliveries.c.id.label("delivery_id"),
+            deliveries.c.attempt_count,
+            deliveries.c.schedule_start,
+            subscriptions.c.url,
+            subscriptions.c.secret,
+            subscriptions.c.previous_secret,
+            subscriptions.c.previous_secret_expires_at,
+            *(column for column in events.c if column.name not in ("data", "raw")),
+            data.label("data"),
+            raw.label("raw"),
+        )
+        .join(events, events.c.id == deliveries.c.event_id)
+        .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+        .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
     )
-    .join(events, events.c.id == deliveries.c.event_id)
-    .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+# SQLite holds the documents as the compact JSON we wrote: their text goes into the envelope as it is,
+# never decoded (see envelope_json). PostgreSQL's jsonb has a text form of its own (spaced), so there
+# they are decoded and encoded compact again, and envelopes read alike from either store.
+_CLAIMED = {
+    "sqlite": _claimed_query(cast(events.c.data, Text), cast(events.c.raw, Text)),
+    "postgresql": _claimed_query(events.c.data, events.c.raw),
+}
 
 
 def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
@@ -145,7 +155,7 @@ def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timed
     claimed_ids = conn.execute(_LEASE[conn.dialect.name], params).scalars().all()
     if not claimed_ids:
         return []
-    rows = conn.execute(_CLAIMED, {"ids": list(claimed_ids)}).all()
+    rows = conn.execute(_CLAIMED[conn.dialect.name], {"ids": list(claimed_ids)}).all()
     return [_claimed(row, now) for row in rows]
 
 
@@ -161,8 +171,12 @@ def _claimed(row: Any, now: datetime) -> Claimed:
         url=row.url,
         secrets=tuple(secrets),
         event_id=row.id,
-        body=envelope_json(row, row.data, row.raw),
+        body=envelope_json(row, _json_text(row.data), _json_text(row.raw)),
     )
+
+
+def _json_text(document: Any) -> str:
+    return document if isinstance(document, str) else jsonenc.dumps(document)
 
 
 def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:

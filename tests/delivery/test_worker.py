@@ -212,7 +212,7 @@ async def _locked(harness: AppHarness) -> bool:
     return bool(rows) and rows[0]["locked_by"] is not None
 
 
-async def test_envelope_json_keeps_unicode_and_the_envelope_key_order(
+async def test_envelope_json_is_compact_keeps_unicode_and_the_envelope_key_order(
     harness_factory: Any, receiver: Receiver
 ) -> None:
     harness = await harness_factory(run_worker=True)
