@@ -160,7 +160,7 @@ def measure(config: Config, temp: Path, results: report.Results, profile_dir: Pa
             bench = Bench(config, procs, temp, postgres, profile_dir, postgres_skipped=why_not)
             if {"ingest", "growth"} & set(config.sections):
                 bench.wrk_script(SidSet.WARMUP)
-                for round_ in range(config.rounds if "ingest" in config.sections else 1):
+                for round_ in range(config.rounds):
                     bench.wrk_script(SidSet.MEASURED, round_)
             pin_to_load_core()
             cpu_before = machine.CpuTimes.now()

@@ -108,13 +108,15 @@ def run(bench: Bench) -> GrowthResult:
     result.seed_seconds = time.monotonic() - started
     result.database_bytes = bench.path("growth-full.db").stat().st_size
     empty_url, _ = prepare(bench, "growth-empty", 0)
-    result.empty = ingest.measure(
-        bench, ingest.switchboard_target("growth-empty", "SQLite, empty", empty_url, subscribe=False)
-    )
     label = f"SQLite, {config.rows:,} events stored"
-    result.full = ingest.measure(
-        bench, ingest.switchboard_target("growth-full", label, full_url, subscribe=False)
-    )
+    empty = ingest.switchboard_target("growth-empty", "SQLite, empty", empty_url, subscribe=False)
+    full = ingest.switchboard_target("growth-full", label, full_url, subscribe=False)
+    # Empty and full alternate, round by round (``--rounds``, as for ingest); each reports its median.
+    empties, fulls = [], []
+    for round_ in range(config.rounds):
+        empties.append(ingest.measure(bench, empty, round_))
+        fulls.append(ingest.measure(bench, full, round_))
+    result.empty, result.full = ingest.median_round(empties), ingest.median_round(fulls)
     say(f"growth: GET /api/v1/events?limit={PAGE_LIMIT}, {config.api_samples} times each")
     child = service.serve(bench, "serve-growth-api", full_url, worker=False)
     try:

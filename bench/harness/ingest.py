@@ -232,7 +232,7 @@ def run(bench: Bench) -> list[IngestResult]:
         for target in listing:
             if isinstance(target, Target):
                 rounds.setdefault(target.key, []).append(_measure_or_failure(bench, target, round_))
-    return [target if isinstance(target, IngestResult) else _median(rounds[target.key]) for target in listing]
+    return [t if isinstance(t, IngestResult) else median_round(rounds[t.key]) for t in listing]
 
 
 def _measure_or_failure(bench: Bench, target: Target, round_: int) -> IngestResult:
@@ -243,7 +243,7 @@ def _measure_or_failure(bench: Bench, target: Target, round_: int) -> IngestResu
         return IngestResult(target.key, target.label, problems=[f"did not run: {exc}"])
 
 
-def _median(results: list[IngestResult]) -> IngestResult:
+def median_round(results: list[IngestResult]) -> IngestResult:
     """The round with the median rate, carrying every round's rate and every round's problems (a round
     that failed its verification fails the target)."""
     measured = sorted((r for r in results if r.rate is not None), key=lambda r: r.rate or 0.0)

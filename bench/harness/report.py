@@ -245,8 +245,12 @@ def growth_section(results: Results) -> list[str]:
             rows,
             "<rrrrr<",
         ),
-        "",
     ]
+    rounds = [(r.label, r.round_rates) for r in (g.empty, g.full) if r is not None and len(r.round_rates) > 1]
+    if rounds:
+        spread = "; ".join(f"{label} " + " / ".join(_num(rate) for rate in rates) for label, rates in rounds)
+        lines.append(f"  interleaved rounds; each row is the median round. req/s per round: {spread}")
+    lines.append("")
     page_rows = [
         [f"GET /api/v1/events?limit=50, {p.label}", *(_num(p.ms.get(q), 1) for q in ("p50", "p99", "max"))]
         for p in g.pages
