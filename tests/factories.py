@@ -13,6 +13,9 @@ from app import clock, ids
 from app.delivery.signing import new_secret
 from app.models import deliveries, delivery_attempts, events, subscriptions
 
+# An event's envelope, as forwarded and as the API shows it (contract section 4), in its key order.
+ENVELOPE_KEYS = ["id", "type", "connector", "account_sid", "received_at", "signature_valid", "data", "raw"]
+
 
 async def create_subscription(
     engine: AsyncEngine,

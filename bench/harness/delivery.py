@@ -9,7 +9,6 @@ process posting the same envelope, signed the same way, with the same concurrenc
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 import time
@@ -24,6 +23,7 @@ from harness import profile, seed, service, stores
 from harness.context import REFERENCES, Bench, all_cores, free_port, say
 from harness.machine import CpuMeter, CpuShare
 from harness.procs import LOAD_CORE, SERVER_CORE, Child, clean_env, executable, wait_http
+from harness.stats import median_round
 
 
 @dataclass
@@ -209,17 +209,5 @@ def run(bench: Bench) -> DeliveryResult:
     result.floor_rate = (
         sorted(result.floor_rates)[len(result.floor_rates) // 2] if result.floor_rates else None
     )
-    result.drains = [_median(drains) for drains in rounds.values() if drains]
+    result.drains = [median_round(drains) for drains in rounds.values() if drains]
     return result
-
-
-def _median(drains: list[DrainResult]) -> DrainResult:
-    """The round with the median rate, carrying every round's rate and every round's problems."""
-    measured = sorted((d for d in drains if d.rate is not None), key=lambda d: d.rate or 0.0)
-    chosen = measured[len(measured) // 2] if measured else drains[0]
-    labelled = len(drains) > 1
-    return dataclasses.replace(
-        chosen,
-        round_rates=[d.rate for d in drains if d.rate is not None],
-        problems=[f"round {i}: {p}" if labelled else p for i, d in enumerate(drains, 1) for p in d.problems],
-    )

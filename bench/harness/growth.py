@@ -17,7 +17,7 @@ from datetime import timedelta
 from app.api.pagination import encode_cursor
 from harness import ingest, seed, service, stores
 from harness.context import Bench, all_cores, say
-from harness.stats import summary_ms
+from harness.stats import median_round, summary_ms
 
 PAGE_LIMIT = 50
 UNMEASURED = 20  # requests before the measured ones: connection, caches
@@ -116,7 +116,7 @@ def run(bench: Bench) -> GrowthResult:
     for round_ in range(config.rounds):
         empties.append(ingest.measure(bench, empty, round_))
         fulls.append(ingest.measure(bench, full, round_))
-    result.empty, result.full = ingest.median_round(empties), ingest.median_round(fulls)
+    result.empty, result.full = median_round(empties), median_round(fulls)
     say(f"growth: GET /api/v1/events?limit={PAGE_LIMIT}, {config.api_samples} times each")
     child = service.serve(bench, "serve-growth-api", full_url, worker=False)
     try:

@@ -19,6 +19,7 @@ from harness import profile, service, stores, wrk
 from harness.context import REFERENCES, Bench, say
 from harness.machine import CpuMeter, CpuShare
 from harness.procs import SERVER_CORE, Child, clean_env, executable, wait_http
+from harness.stats import median_round
 from harness.twilio_requests import AUTH_TOKEN, SidSet
 
 # Deliveries are never attempted here (serve --no-worker): the URL only has to be accepted.
@@ -232,7 +233,7 @@ def run(bench: Bench) -> list[IngestResult]:
         for target in listing:
             if isinstance(target, Target):
                 rounds.setdefault(target.key, []).append(_measure_or_failure(bench, target, round_))
-    return [t if isinstance(t, IngestResult) else median_round(rounds[t.key]) for t in listing]
+    return [t if isinstance(t, IngestResult) else _median(rounds[t.key]) for t in listing]
 
 
 def _measure_or_failure(bench: Bench, target: Target, round_: int) -> IngestResult:
@@ -243,15 +244,5 @@ def _measure_or_failure(bench: Bench, target: Target, round_: int) -> IngestResu
         return IngestResult(target.key, target.label, problems=[f"did not run: {exc}"])
 
 
-def median_round(results: list[IngestResult]) -> IngestResult:
-    """The round with the median rate, carrying every round's rate and every round's problems (a round
-    that failed its verification fails the target)."""
-    measured = sorted((r for r in results if r.rate is not None), key=lambda r: r.rate or 0.0)
-    chosen = measured[len(measured) // 2] if measured else results[0]
-    labelled = len(results) > 1
-    return dataclasses.replace(
-        chosen,
-        round_rates=[r.rate for r in results if r.rate is not None],
-        problems=[f"round {i}: {p}" if labelled else p for i, r in enumerate(results, 1) for p in r.problems],
-        notes=[note for r in results for note in r.notes],
-    )
+def _median(results: list[IngestResult]) -> IngestResult:
+    return dataclasses.replace(median_round(results), notes=[note for r in results for note in r.notes])

@@ -9,6 +9,7 @@ import pytest
 from app import simulate
 from tests.api.conftest import collect_pages, create_subscription, insert_delivery, receive_sms, snapshot
 from tests.conftest import ACCOUNT_SID, AppHarness
+from tests.factories import ENVELOPE_KEYS
 from tests.twilio_requests import post_signed
 
 EVENTS = "/api/v1/events"
@@ -38,16 +39,7 @@ async def test_get_returns_the_envelope(api: AppHarness) -> None:
 
     assert response.status_code == 200
     event = response.json()
-    assert set(event) == {
-        "id",
-        "type",
-        "connector",
-        "account_sid",
-        "received_at",
-        "signature_valid",
-        "data",
-        "raw",
-    }
+    assert list(event) == ENVELOPE_KEYS
     assert event["id"] == event_id
     assert event["type"] == "messages/message_received"
     assert event["connector"] == "twilio"
