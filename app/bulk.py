@@ -85,6 +85,8 @@ class BulkInsert:
         self.columns = [table.c[name] for name in columns]
         self.conflict_keys = conflict_keys
         self.returning = returning
+        # Where the rows carry the ``returning`` value (see _counted); None: not among the columns.
+        self._returning_index = columns.index(returning) if returning in columns else None
         self._compiled: dict[tuple[str, int], _Compiled] = {}
         self._processors: dict[str, Processors] = {}
 
@@ -96,7 +98,7 @@ class BulkInsert:
         """
         dialect = conn.dialect
         processors = _processors(self._processors, self.columns, dialect)
-        counted = self.returning is not None and on_stdlib_sqlite(conn)
+        counted = self._returning_index is not None and on_stdlib_sqlite(conn)
         form = "sqlite-counted" if counted else dialect.name
         returned: list[Any] = []
         start = 0
@@ -121,8 +123,7 @@ class BulkInsert:
         driver = conn.connection.dbapi_connection
         before = driver.total_changes  # type: ignore[union-attr]  # a sqlite3.Connection here
         driver_execute(conn, sql, params)
-        position = [column.name for column in self.columns].index(str(self.returning))
-        values = [row[position] for row in chunk]
+        values = [row[self._returning_index] for row in chunk]
         if driver.total_changes - before == len(chunk):  # type: ignore[union-attr]
             return values
         column = self.table.c[str(self.returning)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -176,8 +177,7 @@ class Transactor:
         """
         if self._sqlite is not None:
             return self
-        lane = Transactor.__new__(Transactor)
-        lane.__dict__.update(self.__dict__)
+        lane = copy.copy(self)  # the same engine and settings
         lane._keeps, lane._kept = True, None
         return lane
 

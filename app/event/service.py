@@ -55,7 +55,7 @@ async def _chosen_target(conn: AsyncConnection, subscription_id: str, event: Eve
             code="event_not_wanted",
         )
     targets = Matcher().targets([row])
-    if not targets or not targets[0].wants(event.envelope()):
+    if not targets or not targets[0].wants(event):
         raise Unprocessable(
             f"event {event.id!r} does not pass the filter of subscription {subscription_id!r}",
             code="event_not_wanted",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,30 +17,16 @@ class Target:
     events: frozenset[str]
     filter: Filter | None
 
-    def wants(self, envelope: Mapping[str, Any]) -> bool:
-        return envelope["type"] in self.events and (self.filter is None or self.filter.matches(envelope))
+    def wants(self, event: Event) -> bool:
+        """Its type is listed and its filter (if any) passes. The envelope a filter reads is built only
+        then: most subscriptions name event types only, and an envelope per event per ingest batch
+        showed in the writer's profile."""
+        return event.type in self.events and (self.filter is None or self.filter.matches(event.envelope()))
 
 
 def pairs(events: Sequence[Event], targets: Sequence[Target]) -> list[tuple[str, str]]:
-    """(event id, subscription id) for each target that wants each event.
-
-    The envelope a filter reads is built only when some wanting target has a filter: on the ingest
-    path most subscriptions name event types only, and formatting an envelope per event per batch
-    showed in the writer's profile.
-    """
-    found = []
-    for event in events:
-        envelope: dict[str, Any] | None = None
-        for target in targets:
-            if event.type not in target.events:
-                continue
-            if target.filter is not None:
-                if envelope is None:
-                    envelope = event.envelope()
-                if not target.filter.matches(envelope):
-                    continue
-            found.append((event.id, target.id))
-    return found
+    """(event id, subscription id) for each target that wants each event."""
+    return [(event.id, target.id) for event in events for target in targets if target.wants(event)]
 
 
 class Matcher:
