@@ -11,6 +11,7 @@ is still unfinished then is cancelled and released for another worker (at least 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -36,7 +37,7 @@ from app.logging import vetted
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-RECORD_LINGER_SECONDS = 0.01
+RECORD_LINGER_SECONDS = 0.025
 RECORD_BATCH = 64
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -67,14 +68,26 @@ class DeliveryWorker:
         # Shared with the ingest writer inside `serve`; a worker process has its own.
         self._owns_transactor = transactor is None
         self._transactor = transactor or Transactor(engine, settings)
+        # Claims (with the next-due look-ups and the release at a stop) and records run in two loops,
+        # each one transaction at a time: on PostgreSQL each keeps its own connection.
+        self._claims = self._transactor.for_one_caller()
+        self._records = self._transactor.for_one_caller()
         self._settings = settings
         self._wake = wake
         self._grace = grace
         self._policy = RetryPolicy(settings.retry_schedule)
         self._lease = timedelta(seconds=settings.delivery_lease)
         self._concurrency = settings.delivery_concurrency
-        self._refill_at = max(1, self._concurrency // 4)
+        # Claim ahead: up to `concurrency` more deliveries wait claimed for a free slot, so a slot that
+        # frees while a claim is in flight is filled at once instead of after the claim's round trips.
+        # One waits at most one attempt for its slot (slots never wait on each other's queue), so
+        # claiming ahead is safe only while the lease outlasts two attempts.
+        lease_fits = settings.delivery_lease >= 2 * settings.delivery_timeout
+        self._ahead = self._concurrency if lease_fits else 0
+        self._refill_at = max(1, self._concurrency // 2)
         self._stopping = asyncio.Event()
+        self._sender: Sender | None = None
+        self._ready: collections.deque[queue.Claimed] = collections.deque()  # claimed, not yet started
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._outcomes: list[queue.Outcome] = []
         self._outcome_ready = asyncio.Event()
@@ -91,10 +104,11 @@ class DeliveryWorker:
             allow_private=self._settings.allow_private_callbacks,
             concurrency=self._concurrency,
         ) as sender:
+            self._sender = sender
             recorder = asyncio.create_task(self._record_loop(), name="delivery-recorder")
             listener = asyncio.create_task(self._listen(), name="delivery-listener")
             try:
-                await self._claim_loop(sender)
+                await self._claim_loop()
             finally:
                 listener.cancel()
                 await self._drain()
@@ -104,22 +118,24 @@ class DeliveryWorker:
                 self._outcome_ready.set()
                 await asyncio.gather(listener, recorder, return_exceptions=True)
                 await self._flush_outcomes()
+        await asyncio.gather(self._claims.release(), self._records.release(), return_exceptions=True)
         if self._owns_transactor:
             self._transactor.close()
         log.info("delivery worker %s stopped", self.name)
 
     # --- claiming -------------------------------------------------------------------------------
 
-    async def _claim_loop(self, sender: Sender) -> None:
+    async def _claim_loop(self) -> None:
         backoff = 0.1
         while not self._stopping.is_set():
             self._wake.clear()
-            free = self._concurrency - len(self._in_flight)
+            held = len(self._in_flight) + len(self._ready)
+            room = self._concurrency + self._ahead - held
             timeout: float | None = None
             # Refill in batches: claiming each freed slot alone would cost a transaction per delivery.
-            if free >= self._refill_at or not self._in_flight:
+            if room >= self._refill_at or not held:
                 try:
-                    claimed = await self._claim(free)
+                    claimed = await self._claim(room)
                     backoff = 0.1
                 except Exception as exc:
                     log.warning(
@@ -128,23 +144,30 @@ class DeliveryWorker:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
-                for item in claimed:
-                    task = asyncio.create_task(self._deliver(sender, item), name=f"deliver-{item.id}")
-                    self._in_flight[item.id] = task
-                    task.add_done_callback(functools.partial(self._finished, item.id))
-                if claimed and len(claimed) == free:
+                self._ready.extend(claimed)
+                self._start_ready()
+                if claimed and len(claimed) == room:
                     continue  # there may be more due right now
                 timeout = await self._until_next_due()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
+    def _start_ready(self) -> None:
+        """Start claimed deliveries in the free slots."""
+        assert self._sender is not None
+        while self._ready and len(self._in_flight) < self._concurrency and not self._stopping.is_set():
+            item = self._ready.popleft()
+            task = asyncio.create_task(self._deliver(self._sender, item), name=f"deliver-{item.id}")
+            self._in_flight[item.id] = task
+            task.add_done_callback(functools.partial(self._finished, item.id))
+
     async def _claim(self, limit: int) -> list[queue.Claimed]:
         now = clock.utc_now()
-        return await self._transactor.run_nondurable(queue.claim, self.name, limit, now, self._lease)
+        return await self._claims.run_nondurable(queue.claim, self.name, limit, now, self._lease)
 
     async def _until_next_due(self) -> float:
         try:
-            due = await self._transactor.run(queue.next_due_at)
+            due = await self._claims.run(queue.next_due_at)
         except Exception:
             return POLL_SECONDS
         if due is None:
@@ -153,7 +176,8 @@ class DeliveryWorker:
 
     def _finished(self, delivery_id: str, _: object = None) -> None:
         self._in_flight.pop(delivery_id, None)
-        self._wake.set()  # a slot is free
+        self._start_ready()
+        self._wake.set()  # there may be room to claim
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -232,7 +256,7 @@ class DeliveryWorker:
         if not batch:
             return True
         try:
-            await self._transactor.run(queue.record, self.name, batch, clock.utc_now())
+            await self._records.run(queue.record, self.name, batch, clock.utc_now())
         except Exception as exc:
             log.warning("recording %d delivery attempts failed: %s", len(batch), describe_error(exc))
             self._outcomes[:0] = batch
@@ -242,16 +266,19 @@ class DeliveryWorker:
     # --- stopping -------------------------------------------------------------------------------
 
     async def _drain(self) -> None:
+        # Claimed but never started: back to the queue at once.
+        unfinished = [item.id for item in self._ready]
+        self._ready.clear()
         if self._in_flight:
             _, pending = await asyncio.wait(list(self._in_flight.values()), timeout=self._grace)
-            unfinished = [delivery_id for delivery_id, task in self._in_flight.items() if task in pending]
+            unfinished += [delivery_id for delivery_id, task in self._in_flight.items() if task in pending]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            if unfinished:
-                with contextlib.suppress(Exception):
-                    await self._transactor.run(queue.release, self.name, unfinished)
-                log.info("released %d unfinished deliveries for other workers", len(unfinished))
+        if unfinished:
+            with contextlib.suppress(Exception):
+                await self._claims.run(queue.release, self.name, unfinished)
+            log.info("released %d unfinished deliveries for other workers", len(unfinished))
 
     # --- cross-process wake-ups -------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ async def test_a_stop_during_a_flush_waits_for_it_instead_of_dropping_its_outcom
         subscription = await create_subscription(engine, receiver.url)
         await create_pending_deliveries(engine, subscription["id"], 3)
         worker = DeliveryWorker(engine, settings, asyncio.Event())
-        real_run = worker._transactor.run
+        real_run = worker._records.run
 
         async def slow_record(fn: Any, *args: Any) -> Any:
             if fn is queue.record:
@@ -37,7 +37,7 @@ async def test_a_stop_during_a_flush_waits_for_it_instead_of_dropping_its_outcom
                 await asyncio.sleep(0.3)  # the stop arrives now, as the outcomes are being written
             return await real_run(fn, *args)
 
-        monkeypatch.setattr(worker._transactor, "run", slow_record)
+        monkeypatch.setattr(worker._records, "run", slow_record)
         task = asyncio.create_task(worker.run())
         await receiver.wait_for(3)
         await asyncio.wait_for(recording.wait(), 5)
@@ -50,3 +50,48 @@ async def test_a_stop_during_a_flush_waits_for_it_instead_of_dropping_its_outcom
         await engine.dispose()
     assert [(r["status"], r["locked_by"]) for r in rows] == [("succeeded", None)] * 3
     assert len(attempts) == 3
+
+
+async def _claim_ahead_with_slow_callbacks(database_url: str, **overrides: Any) -> tuple[int, int, list[Any]]:
+    """Six deliveries to a receiver that holds every callback, a worker of two slots: how many arrived
+    and how many were leased while the slots were busy; then the rows after a stop."""
+    settings = make_settings(database_url, delivery_concurrency=2, **overrides)
+    engine = create_engine(settings)
+    slow = await Receiver(delay=5).start()
+    try:
+        subscription = await create_subscription(engine, slow.url)
+        await create_pending_deliveries(engine, subscription["id"], 6)
+        worker = DeliveryWorker(engine, settings, asyncio.Event(), grace=0.2)
+        task = asyncio.create_task(worker.run())
+        while slow.arrivals < 2:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # time for a claim beyond the slots, if there is to be one
+        leased = sum(row["locked_by"] is not None for row in await delivery_rows(engine))
+        arrivals = slow.arrivals
+        worker.stop()
+        await asyncio.wait_for(task, 5)
+        rows = await delivery_rows(engine)
+    finally:
+        await slow.stop()
+        await engine.dispose()
+    return arrivals, leased, rows
+
+
+async def test_the_worker_claims_a_batch_ahead_and_a_stop_releases_what_it_never_started(
+    database_url: str,
+) -> None:
+    """Claimed ahead, a delivery takes a slot the moment one frees, without waiting for a claim's round
+    trips; at a stop, those never started go back at once with the cut-off ones."""
+    arrivals, leased, rows = await _claim_ahead_with_slow_callbacks(database_url)
+    assert arrivals == 2  # never more at once than the slots
+    assert leased == 4  # two in the slots, two waiting for one
+    assert [(r["status"], r["locked_by"], r["attempt_count"]) for r in rows] == [("pending", None, 0)] * 6
+
+
+async def test_no_claim_ahead_when_the_lease_would_not_outlast_two_attempts(database_url: str) -> None:
+    """A delivery claimed ahead may wait one attempt for its slot before its own: with a lease shorter
+    than two attempts it could run out mid-attempt, and another worker would send it as well."""
+    _, leased, _ = await _claim_ahead_with_slow_callbacks(
+        database_url, delivery_lease=20, delivery_timeout=15
+    )
+    assert leased == 2
