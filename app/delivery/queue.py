@@ -107,20 +107,15 @@ def _lease(candidates: Select[tuple[str]]) -> Any:
         update(deliveries)
         .where(deliveries.c.id.in_(candidates.scalar_subquery()))
         .values(locked_until=bindparam("until"), locked_by=bindparam("worker"))
-        .returning(deliveries.c.id)
     )
 
 
-# On PostgreSQL, SKIP LOCKED: workers claiming side by side pass over each other's rows.
-_LEASE = {"postgresql": _lease(DUE_QUERY.with_for_update(skip_locked=True)), "sqlite": _lease(DUE_QUERY)}
-
-
-def _claimed_query(data: Any, raw: Any) -> Select[Any]:
+def _claimed_query(leased: Any, data: Any, raw: Any) -> Select[Any]:
     return (
         select(
-            deliveries.c.id.label("delivery_id"),
-            deliveries.c.attempt_count,
-            deliveries.c.schedule_start,
+            leased.c.id.label("delivery_id"),
+            leased.c.attempt_count,
+            leased.c.schedule_start,
             subscriptions.c.url,
             subscriptions.c.secret,
             subscriptions.c.previous_secret,
@@ -129,19 +124,35 @@ def _claimed_query(data: Any, raw: Any) -> Select[Any]:
             data.label("data"),
             raw.label("raw"),
         )
-        .join(events, events.c.id == deliveries.c.event_id)
-        .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-        .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+        .join_from(leased, events, events.c.id == leased.c.event_id)
+        .join(subscriptions, subscriptions.c.id == leased.c.subscription_id)
     )
 
 
-# SQLite holds the documents as the compact JSON we wrote: their text goes into the envelope as it is,
-# never decoded (see envelope_json). PostgreSQL's jsonb has a text form of its own (spaced), so there
-# they are decoded and encoded compact again, and envelopes read alike from either store.
-_CLAIMED = {
-    "sqlite": _claimed_query(cast(events.c.data, Text), cast(events.c.raw, Text)),
-    "postgresql": _claimed_query(events.c.data, events.c.raw),
-}
+# PostgreSQL: one statement, the lease an UPDATE … RETURNING in a CTE joined to the event and the
+# subscription; SKIP LOCKED lets workers claiming side by side pass over each other's rows.
+_LEASED = (
+    _lease(DUE_QUERY.with_for_update(skip_locked=True))
+    .returning(
+        deliveries.c.id,
+        deliveries.c.attempt_count,
+        deliveries.c.schedule_start,
+        deliveries.c.event_id,
+        deliveries.c.subscription_id,
+    )
+    .cte("leased")
+)
+_CLAIM_POSTGRES = _claimed_query(_LEASED, events.c.data, events.c.raw)
+
+# SQLite has no UPDATE in a CTE, and one writer at a time (BEGIN IMMEDIATE): the lease, with the ids
+# it took, then the join for those. It holds the documents as the compact JSON we wrote: their text
+# goes into the envelope as it is, never decoded (see envelope_json). PostgreSQL's jsonb has a text
+# form of its own (spaced), so there they are decoded and encoded compact again, and envelopes read
+# alike from either store.
+_LEASE_SQLITE = _lease(DUE_QUERY).returning(deliveries.c.id)
+_CLAIMED_SQLITE = _claimed_query(deliveries, cast(events.c.data, Text), cast(events.c.raw, Text)).where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
@@ -152,10 +163,13 @@ def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timed
     the claim to disk before it (both stores write their log in order).
     """
     params = {"now": now, "limit": limit, "until": now + lease, "worker": worker}
-    claimed_ids = conn.execute(_LEASE[conn.dialect.name], params).scalars().all()
-    if not claimed_ids:
-        return []
-    rows = conn.execute(_CLAIMED[conn.dialect.name], {"ids": list(claimed_ids)}).all()
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_CLAIM_POSTGRES, params).all()
+    else:
+        claimed_ids = conn.execute(_LEASE_SQLITE, params).scalars().all()
+        if not claimed_ids:
+            return []
+        rows = conn.execute(_CLAIMED_SQLITE, {"ids": list(claimed_ids)}).all()
     return [_claimed(row, now) for row in rows]
 
 
@@ -186,8 +200,11 @@ def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: date
     out and another worker claimed it): its outcome is dropped rather than recorded against a row
     that is no longer ours. The rows kept are locked first, so a concurrent delete waits for us.
     """
-    params = {"ids": [o.delivery_id for o in outcomes], "worker": worker}
-    held = set(conn.execute(_HELD[conn.dialect.name], params).scalars())
+    if conn.dialect.name == "postgresql":
+        conn.execute(_RECORD_POSTGRES, _record_arrays(worker, outcomes, now))
+        return
+    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so what it reads stays so.
+    held = set(conn.execute(_HELD, {"ids": [o.delivery_id for o in outcomes], "worker": worker}).scalars())
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
@@ -226,11 +243,57 @@ def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: date
     )
 
 
-_held = select(deliveries.c.id).where(
+def _record_arrays(worker: str, outcomes: Sequence[Outcome], now: datetime) -> dict[str, Any]:
+    return {
+        "worker": worker,
+        "now": now,
+        "attempt_ids": [ids.new_id("att") for _ in outcomes],
+        "delivery_ids": [o.delivery_id for o in outcomes],
+        "numbers": [o.number for o in outcomes],
+        "attempted_at": [o.attempted_at for o in outcomes],
+        "status_codes": [o.status_code for o in outcomes],
+        "durations": [o.duration_ms for o in outcomes],
+        "errors": [o.error for o in outcomes],
+        "excerpts": [o.response_excerpt for o in outcomes],
+        "statuses": [o.status.value for o in outcomes],
+        "next_attempts": [o.next_attempt_at or o.attempted_at for o in outcomes],
+    }
+
+
+# PostgreSQL: a record in one statement, the outcomes bound as one array per column. The UPDATE moves
+# on only the deliveries this worker still holds, locking them (a concurrent delete waits for us), and
+# the attempts inserted are those of the rows it moved.
+_RECORD_POSTGRES = text(
+    """
+WITH outcome AS (
+    SELECT * FROM unnest(
+        CAST(:attempt_ids AS text[]), CAST(:delivery_ids AS text[]), CAST(:numbers AS integer[]),
+        CAST(:attempted_at AS timestamptz[]), CAST(:status_codes AS integer[]),
+        CAST(:durations AS integer[]), CAST(:errors AS text[]), CAST(:excerpts AS text[]),
+        CAST(:statuses AS text[]), CAST(:next_attempts AS timestamptz[])
+    ) AS o(attempt_id, delivery_id, number, attempted_at, status_code, duration_ms, error,
+           response_excerpt, status, next_attempt_at)
+), moved AS (
+    UPDATE deliveries SET
+        status = outcome.status, attempt_count = outcome.number,
+        next_attempt_at = outcome.next_attempt_at, last_attempt_at = outcome.attempted_at,
+        last_status_code = outcome.status_code, last_error = outcome.error,
+        locked_until = NULL, locked_by = NULL, updated_at = :now
+    FROM outcome
+    WHERE deliveries.id = outcome.delivery_id AND deliveries.locked_by = :worker
+    RETURNING deliveries.id
+)
+INSERT INTO delivery_attempts
+    (id, delivery_id, number, attempted_at, status_code, duration_ms, error, response_excerpt)
+SELECT attempt_id, delivery_id, number, attempted_at, status_code, duration_ms, error, response_excerpt
+FROM outcome JOIN moved ON moved.id = outcome.delivery_id
+"""
+)
+
+# Which of the given deliveries this worker still holds (SQLite).
+_HELD = select(deliveries.c.id).where(
     deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.locked_by == bindparam("worker")
 )
-# Which of the given deliveries this worker still holds; on PostgreSQL, locked until the record commits.
-_HELD = {"postgresql": _held.with_for_update(), "sqlite": _held}
 
 _INSERT_ATTEMPTS = BulkInsert(
     delivery_attempts,

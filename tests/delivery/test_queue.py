@@ -1,0 +1,96 @@
+"""The queue's transactions on both stores: a claim leases what it returns; a record moves on only what
+the worker still holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from app import clock
+from app.config import Settings
+from app.db import Transactor, create_engine
+from app.delivery import queue
+from app.delivery.repository import DeliveryStatus
+from app.models import deliveries
+from tests.conftest import make_settings
+from tests.factories import attempt_rows, create_pending_deliveries, create_subscription, delivery_rows
+
+LEASE = timedelta(seconds=60)
+
+
+def outcome(delivery_id: str, status: DeliveryStatus, status_code: int | None) -> queue.Outcome:
+    now = clock.utc_now()
+    retry_at = now + timedelta(seconds=30) if status is DeliveryStatus.PENDING else None
+    error = None if status is DeliveryStatus.SUCCEEDED else "HTTP 500"
+    return queue.Outcome(
+        delivery_id, 1, now, status_code, 12, error, "oops" if error else None, status, retry_at
+    )
+
+
+async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes(database_url: str) -> None:
+    settings: Settings = make_settings(database_url)
+    engine = create_engine(settings)
+    transactor = Transactor(engine, settings)
+    try:
+        subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
+        made = await create_pending_deliveries(engine, subscription["id"], 3)
+        now = clock.utc_now()
+        claimed = await transactor.run(queue.claim, "worker-a", 2, now, LEASE)
+        again = await transactor.run(queue.claim, "worker-b", 5, now, LEASE)
+        rows = {row["id"]: row for row in await delivery_rows(engine)}
+    finally:
+        transactor.close()
+        await engine.dispose()
+    assert len(claimed) == 2 and {item.id for item in again} == set(made) - {c.id for c in claimed}
+    for item in claimed:
+        assert rows[item.id]["locked_by"] == "worker-a" and rows[item.id]["locked_until"] == now + LEASE
+        assert item.url == subscription["url"] and item.secrets == (subscription["secret"],)
+        assert item.body.startswith(b'{"id":"%s",' % item.event_id.encode()) and item.attempt_count == 0
+
+
+async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(database_url: str) -> None:
+    settings: Settings = make_settings(database_url)
+    engine = create_engine(settings)
+    transactor = Transactor(engine, settings)
+    try:
+        subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
+        await create_pending_deliveries(engine, subscription["id"], 3)
+        done, retried, taken = sorted(
+            item.id for item in await transactor.run(queue.claim, "worker-a", 3, clock.utc_now(), LEASE)
+        )
+        async with engine.begin() as conn:  # its lease ran out and another worker claimed it
+            await conn.execute(
+                update(deliveries).where(deliveries.c.id == taken).values(locked_by="worker-b")
+            )
+        outcomes = [
+            outcome(done, DeliveryStatus.SUCCEEDED, 204),
+            outcome(retried, DeliveryStatus.PENDING, 500),
+            outcome(taken, DeliveryStatus.SUCCEEDED, 204),
+        ]
+        await transactor.run(queue.record, "worker-a", outcomes, clock.utc_now())
+        rows = {row["id"]: row for row in await delivery_rows(engine)}
+        attempts = await attempt_rows(engine)
+    finally:
+        transactor.close()
+        await engine.dispose()
+    assert [(a["delivery_id"], a["number"], a["status_code"]) for a in attempts] == [
+        (done, 1, 204),
+        (retried, 1, 500),
+    ]
+    assert attempts[1]["error"] == "HTTP 500" and attempts[1]["response_excerpt"] == "oops"
+    assert (rows[done]["status"], rows[done]["attempt_count"], rows[done]["locked_by"]) == (
+        "succeeded",
+        1,
+        None,
+    )
+    assert (rows[retried]["status"], rows[retried]["last_status_code"]) == ("pending", 500)
+    assert (
+        rows[retried]["next_attempt_at"] == outcomes[1].next_attempt_at
+        and rows[retried]["locked_until"] is None
+    )
+    assert (rows[taken]["status"], rows[taken]["attempt_count"], rows[taken]["locked_by"]) == (
+        "pending",
+        0,
+        "worker-b",
+    )
