@@ -1,7 +1,7 @@
 """The outbox as a work queue: claim due deliveries under a lease, record attempts, release on stop.
 
-The transaction functions are sync, on a ``Connection``: the worker runs them through the process's
-``Transactor`` (app/db.py), on SQLite's writer thread or on PostgreSQL's async engine.
+Claims and records take the worker's ``Transactor`` lanes (app/db.py): on SQLite they are transactions
+on the process's writer thread; on PostgreSQL each is one statement sent straight to the driver.
 
 Claiming is one short transaction; the HTTP call happens outside any transaction; its outcome is
 recorded in another. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side
@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    exists,
     func,
     null,
     or_,
@@ -37,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import ids, jsonenc
 from app.bulk import BulkInsert, BulkUpdate
+from app.db import Transactor
 from app.delivery.repository import DeliveryStatus
 from app.event.envelope import envelope_json
 from app.models import deliveries, delivery_attempts, events, subscriptions
@@ -79,10 +79,13 @@ class Outcome:
 _PENDING = text("deliveries.status = 'pending'")
 
 # A disabled subscription gets nothing: its pending deliveries wait, and flow again once re-enabled.
-# A correlated NOT EXISTS, not an IN list: offered an IN list, SQLite's planner walks the
-# subscription_id index through every delivery ever made instead of the few pending ones.
-_NOT_DISABLED = ~exists().where(
-    subscriptions.c.id == deliveries.c.subscription_id, subscriptions.c.enabled.is_(False)
+# NOT IN a subquery, which both stores evaluate once, as a filter on the walk of the partial index.
+# Not a correlated NOT EXISTS: PostgreSQL, with table statistics, plans that as an anti-join it
+# expects to keep one row, so it fetched every due delivery and sorted them all for each claim (83 ms
+# against 0.3 ms with 3,200 due). Not an IN list of disabled ids: offered one, SQLite's planner walks
+# the subscription_id index through every delivery ever made instead of the few pending ones.
+_NOT_DISABLED = deliveries.c.subscription_id.not_in(
+    select(subscriptions.c.id).where(subscriptions.c.enabled.is_(False))
 )
 
 
@@ -155,22 +158,28 @@ _CLAIMED_SQLITE = _claimed_query(deliveries, cast(events.c.data, Text), cast(eve
 )
 
 
-def claim(conn: Connection, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
+async def claim(lane: Transactor, worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries to ``worker``, with what it takes to send each.
 
-    Its transaction need not be durable (``Transactor.run_nondurable``): a claim lost to a power cut
-    leaves the delivery claimable again, and the durable record of an attempt made under it commits
-    the claim to disk before it (both stores write their log in order).
+    ``lane`` is the worker's transactor for claims (``Transactor.for_one_caller``). On SQLite the
+    transaction need not be durable (``run_nondurable``): a claim lost to a power cut leaves the
+    delivery claimable again, and the durable record of an attempt made under it commits the claim to
+    disk before it (the log is written in order). On PostgreSQL the claim is one statement, sent as it
+    is (``Transactor.fetch``).
     """
     params = {"now": now, "limit": limit, "until": now + lease, "worker": worker}
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(_CLAIM_POSTGRES, params).all()
+    if lane.on_postgres:
+        rows = await lane.fetch(_CLAIM_POSTGRES, params)
     else:
-        claimed_ids = conn.execute(_LEASE_SQLITE, params).scalars().all()
-        if not claimed_ids:
-            return []
-        rows = conn.execute(_CLAIMED_SQLITE, {"ids": list(claimed_ids)}).all()
+        rows = await lane.run_nondurable(_claim_sqlite, params)
     return [_claimed(row, now) for row in rows]
+
+
+def _claim_sqlite(conn: Connection, params: dict[str, Any]) -> list[Any]:
+    claimed_ids = conn.execute(_LEASE_SQLITE, params).scalars().all()
+    if not claimed_ids:
+        return []
+    return list(conn.execute(_CLAIMED_SQLITE, {"ids": list(claimed_ids)}).all())
 
 
 def _claimed(row: Any, now: datetime) -> Claimed:
@@ -193,17 +202,22 @@ def _json_text(document: Any) -> str:
     return document if isinstance(document, str) else jsonenc.dumps(document)
 
 
-def record(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+async def record(lane: Transactor, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
     """Store attempts and move each delivery on, only where this worker still holds it.
 
     A delivery may be gone (its subscription was deleted mid-attempt) or taken over (the lease ran
     out and another worker claimed it): its outcome is dropped rather than recorded against a row
     that is no longer ours. The rows kept are locked first, so a concurrent delete waits for us.
+    ``lane`` as for ``claim``; a record is durable on both stores.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(_RECORD_POSTGRES, _record_arrays(worker, outcomes, now))
-        return
-    # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so what it reads stays so.
+    if lane.on_postgres:
+        await lane.fetch(_RECORD_POSTGRES, _record_arrays(worker, outcomes, now))
+    else:
+        await lane.run(_record_sqlite, worker, outcomes, now)
+
+
+def _record_sqlite(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
+    # This transaction holds the write lock (BEGIN IMMEDIATE), so what it reads stays so.
     held = set(conn.execute(_HELD, {"ids": [o.delivery_id for o in outcomes], "worker": worker}).scalars())
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:

@@ -129,11 +129,9 @@ class DeliveryWorker:
         backoff = 0.1
         while not self._stopping.is_set():
             self._wake.clear()
-            held = len(self._in_flight) + len(self._ready)
-            room = self._concurrency + self._ahead - held
+            room = self._room()
             timeout: float | None = None
-            # Refill in batches: claiming each freed slot alone would cost a transaction per delivery.
-            if room >= self._refill_at or not held:
+            if self._claim_due(room):
                 try:
                     claimed = await self._claim(room)
                     backoff = 0.1
@@ -163,7 +161,7 @@ class DeliveryWorker:
 
     async def _claim(self, limit: int) -> list[queue.Claimed]:
         now = clock.utc_now()
-        return await self._claims.run_nondurable(queue.claim, self.name, limit, now, self._lease)
+        return await queue.claim(self._claims, self.name, limit, now, self._lease)
 
     async def _until_next_due(self) -> float:
         try:
@@ -174,10 +172,18 @@ class DeliveryWorker:
             return POLL_SECONDS
         return min(max((due - clock.utc_now()).total_seconds(), 0.01), POLL_SECONDS)
 
+    def _room(self) -> int:
+        return self._concurrency + self._ahead - len(self._in_flight) - len(self._ready)
+
+    def _claim_due(self, room: int) -> bool:
+        # Refill in batches: claiming each freed slot alone would cost a transaction per delivery.
+        return room >= self._refill_at or room == self._concurrency + self._ahead
+
     def _finished(self, delivery_id: str, _: object = None) -> None:
         self._in_flight.pop(delivery_id, None)
         self._start_ready()
-        self._wake.set()  # there may be room to claim
+        if self._claim_due(self._room()):
+            self._wake.set()  # not on every attempt: a wake-up per delivery costs a loop round
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -256,7 +262,7 @@ class DeliveryWorker:
         if not batch:
             return True
         try:
-            await self._records.run(queue.record, self.name, batch, clock.utc_now())
+            await queue.record(self._records, self.name, batch, clock.utc_now())
         except Exception as exc:
             log.warning("recording %d delivery attempts failed: %s", len(batch), describe_error(exc))
             self._outcomes[:0] = batch

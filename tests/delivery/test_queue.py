@@ -31,15 +31,16 @@ def outcome(delivery_id: str, status: DeliveryStatus, status_code: int | None) -
 async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes(database_url: str) -> None:
     settings: Settings = make_settings(database_url)
     engine = create_engine(settings)
-    transactor = Transactor(engine, settings)
+    transactor = Transactor(engine, settings).for_one_caller()
     try:
         subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
         made = await create_pending_deliveries(engine, subscription["id"], 3)
         now = clock.utc_now()
-        claimed = await transactor.run(queue.claim, "worker-a", 2, now, LEASE)
-        again = await transactor.run(queue.claim, "worker-b", 5, now, LEASE)
+        claimed = await queue.claim(transactor, "worker-a", 2, now, LEASE)
+        again = await queue.claim(transactor, "worker-b", 5, now, LEASE)
         rows = {row["id"]: row for row in await delivery_rows(engine)}
     finally:
+        await transactor.release()
         transactor.close()
         await engine.dispose()
     assert len(claimed) == 2 and {item.id for item in again} == set(made) - {c.id for c in claimed}
@@ -52,12 +53,12 @@ async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes
 async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(database_url: str) -> None:
     settings: Settings = make_settings(database_url)
     engine = create_engine(settings)
-    transactor = Transactor(engine, settings)
+    transactor = Transactor(engine, settings).for_one_caller()
     try:
         subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
         await create_pending_deliveries(engine, subscription["id"], 3)
         done, retried, taken = sorted(
-            item.id for item in await transactor.run(queue.claim, "worker-a", 3, clock.utc_now(), LEASE)
+            item.id for item in await queue.claim(transactor, "worker-a", 3, clock.utc_now(), LEASE)
         )
         async with engine.begin() as conn:  # its lease ran out and another worker claimed it
             await conn.execute(
@@ -68,10 +69,11 @@ async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(data
             outcome(retried, DeliveryStatus.PENDING, 500),
             outcome(taken, DeliveryStatus.SUCCEEDED, 204),
         ]
-        await transactor.run(queue.record, "worker-a", outcomes, clock.utc_now())
+        await queue.record(transactor, "worker-a", outcomes, clock.utc_now())
         rows = {row["id"]: row for row in await delivery_rows(engine)}
         attempts = await attempt_rows(engine)
     finally:
+        await transactor.release()
         transactor.close()
         await engine.dispose()
     assert [(a["delivery_id"], a["number"], a["status_code"]) for a in attempts] == [

@@ -29,15 +29,14 @@ async def test_a_stop_during_a_flush_waits_for_it_instead_of_dropping_its_outcom
         subscription = await create_subscription(engine, receiver.url)
         await create_pending_deliveries(engine, subscription["id"], 3)
         worker = DeliveryWorker(engine, settings, asyncio.Event())
-        real_run = worker._records.run
+        real_record = queue.record
 
-        async def slow_record(fn: Any, *args: Any) -> Any:
-            if fn is queue.record:
-                recording.set()
-                await asyncio.sleep(0.3)  # the stop arrives now, as the outcomes are being written
-            return await real_run(fn, *args)
+        async def slow_record(*args: Any) -> None:
+            recording.set()
+            await asyncio.sleep(0.3)  # the stop arrives now, as the outcomes are being written
+            await real_record(*args)
 
-        monkeypatch.setattr(worker._records, "run", slow_record)
+        monkeypatch.setattr(queue, "record", slow_record)
         task = asyncio.create_task(worker.run())
         await receiver.wait_for(3)
         await asyncio.wait_for(recording.wait(), 5)
@@ -63,8 +62,7 @@ async def _claim_ahead_with_slow_callbacks(database_url: str, **overrides: Any) 
         await create_pending_deliveries(engine, subscription["id"], 6)
         worker = DeliveryWorker(engine, settings, asyncio.Event(), grace=0.2)
         task = asyncio.create_task(worker.run())
-        while slow.arrivals < 2:
-            await asyncio.sleep(0.02)
+        await slow.wait_for_arrivals(2)
         await asyncio.sleep(0.3)  # time for a claim beyond the slots, if there is to be one
         leased = sum(row["locked_by"] is not None for row in await delivery_rows(engine))
         arrivals = slow.arrivals
