@@ -15,6 +15,7 @@ import collections
 import contextlib
 import functools
 import logging
+import math
 import os
 import secrets
 import socket
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 RECORD_LINGER_SECONDS = 0.025
 RECORD_BATCH = 64
+AHEAD_WINDOW_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 
 # Each attempt's outcome, counted under the label it means for the delivery.
@@ -80,10 +82,11 @@ class DeliveryWorker:
         self._concurrency = settings.delivery_concurrency
         # Claim ahead: up to `concurrency` more deliveries wait claimed for a free slot, so a slot that
         # frees while a claim is in flight is filled at once instead of after the claim's round trips.
-        # One waits at most one attempt for its slot (slots never wait on each other's queue), so
-        # claiming ahead is safe only while the lease outlasts two attempts.
+        # Only while attempts are finishing (see _room). One waits at most one attempt for its slot
+        # (slots never wait on each other's queue), so only while the lease outlasts two attempts.
         lease_fits = settings.delivery_lease >= 2 * settings.delivery_timeout
         self._ahead = self._concurrency if lease_fits else 0
+        self._last_finished = -math.inf  # time.monotonic() of the latest attempt's end
         self._refill_at = max(1, self._concurrency // 2)
         self._stopping = asyncio.Event()
         self._sender: Sender | None = None
@@ -173,14 +176,20 @@ class DeliveryWorker:
         return min(max((due - clock.utc_now()).total_seconds(), 0.01), POLL_SECONDS)
 
     def _room(self) -> int:
-        return self._concurrency + self._ahead - len(self._in_flight) - len(self._ready)
+        """How many more deliveries to hold. Claiming ahead only while attempts are finishing: when
+        every slot waits on a slow receiver, deliveries claimed ahead would wait with them while
+        another worker sits idle."""
+        turning_over = time.monotonic() - self._last_finished < AHEAD_WINDOW_SECONDS
+        capacity = self._concurrency + (self._ahead if turning_over else 0)
+        return capacity - len(self._in_flight) - len(self._ready)
 
     def _claim_due(self, room: int) -> bool:
         # Refill in batches: claiming each freed slot alone would cost a transaction per delivery.
-        return room >= self._refill_at or room == self._concurrency + self._ahead
+        return room >= self._refill_at or (room > 0 and not self._in_flight and not self._ready)
 
     def _finished(self, delivery_id: str, _: object = None) -> None:
         self._in_flight.pop(delivery_id, None)
+        self._last_finished = time.monotonic()
         self._start_ready()
         if self._claim_due(self._room()):
             self._wake.set()  # not on every attempt: a wake-up per delivery costs a loop round
