@@ -24,8 +24,10 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     func,
+    literal_column,
     null,
     or_,
     select,
@@ -105,12 +107,21 @@ DUE_QUERY: Select[tuple[str]] = (
 """The ids of deliveries due at ``now``, earliest first (walks the partial index ix_deliveries_due)."""
 
 
+def _json_list(name: str) -> Select[Any]:
+    """SQLite: the values of the JSON array bound as ``name``. A statement that stays the same for
+    any number of ids, where an expanding IN is rendered again for every call (a claim, a record)."""
+    return select(literal_column("value")).select_from(func.json_each(bindparam(name)))
+
+
 def _lease(candidates: Select[tuple[str]]) -> Any:
     return (
         update(deliveries)
         .where(deliveries.c.id.in_(candidates.scalar_subquery()))
         .values(locked_until=bindparam("until"), locked_by=bindparam("worker"))
     )
+
+
+_previous_secret_valid = subscriptions.c.previous_secret_expires_at > bindparam("now")
 
 
 def _claimed_query(leased: Any, data: Any, raw: Any) -> Select[Any]:
@@ -121,9 +132,15 @@ def _claimed_query(leased: Any, data: Any, raw: Any) -> Select[Any]:
             leased.c.schedule_start,
             subscriptions.c.url,
             subscriptions.c.secret,
-            subscriptions.c.previous_secret,
-            subscriptions.c.previous_secret_expires_at,
-            *(column for column in events.c if column.name not in ("data", "raw")),
+            # During a rotation the old secret signs alongside until it expires, so receivers can
+            # switch at their pace.
+            case(
+                (
+                    subscriptions.c.previous_secret_expires_at > bindparam("now"),
+                    subscriptions.c.previous_secret,
+                )
+            ).label("previous_secret"),
+            *(column for column in events.c if column.name not in ("data", "raw", "dedupe_key")),
             data.label("data"),
             raw.label("raw"),
         )
@@ -154,7 +171,7 @@ _CLAIM_POSTGRES = _claimed_query(_LEASED, events.c.data, events.c.raw)
 # alike from either store.
 _LEASE_SQLITE = _lease(DUE_QUERY).returning(deliveries.c.id)
 _CLAIMED_SQLITE = _claimed_query(deliveries, cast(events.c.data, Text), cast(events.c.raw, Text)).where(
-    deliveries.c.id.in_(bindparam("ids", expanding=True))
+    deliveries.c.id.in_(_json_list("ids"))
 )
 
 
@@ -172,27 +189,25 @@ async def claim(lane: Transactor, worker: str, limit: int, now: datetime, lease:
         rows = await lane.fetch(_CLAIM_POSTGRES, params)
     else:
         rows = await lane.run_nondurable(_claim_sqlite, params)
-    return [_claimed(row, now) for row in rows]
+    return [_claimed(row) for row in rows]
 
 
 def _claim_sqlite(conn: Connection, params: dict[str, Any]) -> list[Any]:
     claimed_ids = conn.execute(_LEASE_SQLITE, params).scalars().all()
     if not claimed_ids:
         return []
-    return list(conn.execute(_CLAIMED_SQLITE, {"ids": list(claimed_ids)}).all())
+    return list(
+        conn.execute(_CLAIMED_SQLITE, {"ids": jsonenc.dumps(claimed_ids), "now": params["now"]}).all()
+    )
 
 
-def _claimed(row: Any, now: datetime) -> Claimed:
-    secrets = [row.secret]
-    # During a rotation the old secret keeps signing alongside, so receivers can switch at their pace.
-    if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
-        secrets.append(row.previous_secret)
+def _claimed(row: Any) -> Claimed:
     return Claimed(
         id=row.delivery_id,
         attempt_count=row.attempt_count,
         schedule_start=row.schedule_start,
         url=row.url,
-        secrets=tuple(secrets),
+        secrets=(row.secret,) if not row.previous_secret else (row.secret, row.previous_secret),
         event_id=row.id,
         body=envelope_json(row, _json_text(row.data), _json_text(row.raw)),
     )
@@ -218,7 +233,8 @@ async def record(lane: Transactor, worker: str, outcomes: Sequence[Outcome], now
 
 def _record_sqlite(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: datetime) -> None:
     # This transaction holds the write lock (BEGIN IMMEDIATE), so what it reads stays so.
-    held = set(conn.execute(_HELD, {"ids": [o.delivery_id for o in outcomes], "worker": worker}).scalars())
+    params = {"ids": jsonenc.dumps([o.delivery_id for o in outcomes]), "worker": worker}
+    held = set(conn.execute(_HELD, params).scalars())
     outcomes = [o for o in outcomes if o.delivery_id in held]
     if not outcomes:
         return
@@ -306,7 +322,7 @@ FROM outcome JOIN moved ON moved.id = outcome.delivery_id
 
 # Which of the given deliveries this worker still holds (SQLite).
 _HELD = select(deliveries.c.id).where(
-    deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.locked_by == bindparam("worker")
+    deliveries.c.id.in_(_json_list("ids")), deliveries.c.locked_by == bindparam("worker")
 )
 
 _INSERT_ATTEMPTS = BulkInsert(
