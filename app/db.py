@@ -223,9 +223,10 @@ class Transactor:
         and committed on its own, its rows read by name or attribute.
 
         For the delivery worker's claims and records, each a single statement: one round trip instead
-        of four (BEGIN, statement, COMMIT, and the pool's ping), and none of SQLAlchemy's execution and
-        result machinery, which cost the worker more CPU than the statements' rows. Values go to the
-        driver as they are, without SQLAlchemy's bind processing.
+        of three (BEGIN, statement, COMMIT), and none of SQLAlchemy's execution and result machinery,
+        which cost the worker more CPU than the statement itself (a claim of 32 rows: about 2.9 ms of
+        CPU through ``run`` against 1.2 ms here). Values go to the driver as they are, without
+        SQLAlchemy's bind processing.
         """
         assert self._keeps, "fetch runs on a kept connection: use for_one_caller()"
         sql, names = _driver_sql(statement, self._engine.dialect)
