@@ -3,12 +3,14 @@ the worker still holds."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import clock
-from app.config import Settings
 from app.db import Transactor, create_engine
 from app.delivery import queue
 from app.delivery.repository import DeliveryStatus
@@ -17,6 +19,20 @@ from tests.conftest import make_settings
 from tests.factories import attempt_rows, create_pending_deliveries, create_subscription, delivery_rows
 
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[tuple[AsyncEngine, Transactor]]:
+    """The engine and a worker lane (one kept connection), as the worker's queue calls use them."""
+    settings = make_settings(database_url)
+    engine = create_engine(settings)
+    transactor = Transactor(engine, settings).for_one_caller()
+    try:
+        yield engine, transactor
+    finally:
+        await transactor.release()
+        transactor.close()
+        await engine.dispose()
 
 
 def outcome(delivery_id: str, status: DeliveryStatus, status_code: int | None) -> queue.Outcome:
@@ -28,21 +44,16 @@ def outcome(delivery_id: str, status: DeliveryStatus, status_code: int | None) -
     )
 
 
-async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes(database_url: str) -> None:
-    settings: Settings = make_settings(database_url)
-    engine = create_engine(settings)
-    transactor = Transactor(engine, settings).for_one_caller()
-    try:
-        subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
-        made = await create_pending_deliveries(engine, subscription["id"], 3)
-        now = clock.utc_now()
-        claimed = await queue.claim(transactor, "worker-a", 2, now, LEASE)
-        again = await queue.claim(transactor, "worker-b", 5, now, LEASE)
-        rows = {row["id"]: row for row in await delivery_rows(engine)}
-    finally:
-        await transactor.release()
-        transactor.close()
-        await engine.dispose()
+async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes(
+    store: tuple[AsyncEngine, Transactor],
+) -> None:
+    engine, transactor = store
+    subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
+    made = await create_pending_deliveries(engine, subscription["id"], 3)
+    now = clock.utc_now()
+    claimed = await queue.claim(transactor, "worker-a", 2, now, LEASE)
+    again = await queue.claim(transactor, "worker-b", 5, now, LEASE)
+    rows = {row["id"]: row for row in await delivery_rows(engine)}
     assert len(claimed) == 2 and {item.id for item in again} == set(made) - {c.id for c in claimed}
     for item in claimed:
         assert rows[item.id]["locked_by"] == "worker-a" and rows[item.id]["locked_until"] == now + LEASE
@@ -50,32 +61,25 @@ async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes
         assert item.body.startswith(b'{"id":"%s",' % item.event_id.encode()) and item.attempt_count == 0
 
 
-async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(database_url: str) -> None:
-    settings: Settings = make_settings(database_url)
-    engine = create_engine(settings)
-    transactor = Transactor(engine, settings).for_one_caller()
-    try:
-        subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
-        await create_pending_deliveries(engine, subscription["id"], 3)
-        done, retried, taken = sorted(
-            item.id for item in await queue.claim(transactor, "worker-a", 3, clock.utc_now(), LEASE)
-        )
-        async with engine.begin() as conn:  # its lease ran out and another worker claimed it
-            await conn.execute(
-                update(deliveries).where(deliveries.c.id == taken).values(locked_by="worker-b")
-            )
-        outcomes = [
-            outcome(done, DeliveryStatus.SUCCEEDED, 204),
-            outcome(retried, DeliveryStatus.PENDING, 500),
-            outcome(taken, DeliveryStatus.SUCCEEDED, 204),
-        ]
-        await queue.record(transactor, "worker-a", outcomes, clock.utc_now())
-        rows = {row["id"]: row for row in await delivery_rows(engine)}
-        attempts = await attempt_rows(engine)
-    finally:
-        await transactor.release()
-        transactor.close()
-        await engine.dispose()
+async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(
+    store: tuple[AsyncEngine, Transactor],
+) -> None:
+    engine, transactor = store
+    subscription = await create_subscription(engine, "http://127.0.0.1:9/hook")
+    await create_pending_deliveries(engine, subscription["id"], 3)
+    done, retried, taken = sorted(
+        item.id for item in await queue.claim(transactor, "worker-a", 3, clock.utc_now(), LEASE)
+    )
+    async with engine.begin() as conn:  # its lease ran out and another worker claimed it
+        await conn.execute(update(deliveries).where(deliveries.c.id == taken).values(locked_by="worker-b"))
+    outcomes = [
+        outcome(done, DeliveryStatus.SUCCEEDED, 204),
+        outcome(retried, DeliveryStatus.PENDING, 500),
+        outcome(taken, DeliveryStatus.SUCCEEDED, 204),
+    ]
+    await queue.record(transactor, "worker-a", outcomes, clock.utc_now())
+    rows = {row["id"]: row for row in await delivery_rows(engine)}
+    attempts = await attempt_rows(engine)
     assert [(a["delivery_id"], a["number"], a["status_code"]) for a in attempts] == [
         (done, 1, 204),
         (retried, 1, 500),
