@@ -78,8 +78,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument(
         "--rate-bound",
         type=int,
-        default=25_000,
-        help="req/s no target reaches: each run gets rate x seconds x 1.5 distinct requests (25000)",
+        default=40_000,
+        help="req/s no target reaches: each run gets rate x seconds x 1.5 distinct requests (40000)",
     )
     parser.add_argument("--deliveries", type=int, help="pending deliveries to drain (20000; quick 2000)")
     parser.add_argument("--delivery-concurrency", type=int, default=64, help="worker and floor concurrency")

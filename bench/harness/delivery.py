@@ -125,6 +125,7 @@ def drain(bench: Bench, receiver: Receiver, store: str, database_url: str, count
     service.db_upgrade(bench, database_url)
     with all_cores():
         seed.fill(database_url, receiver.url, count, delivered=False, span=timedelta(minutes=5))
+        stores.checkpoint(database_url)
     base = receiver.count()
     launched = time.monotonic()
     concurrency = {"SWITCHBOARD_DELIVERY_CONCURRENCY": str(bench.config.delivery_concurrency)}

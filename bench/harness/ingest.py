@@ -189,6 +189,7 @@ def switchboard_target(key: str, label: str, database_url: str, *, subscribe: bo
 
     def start(bench: Bench) -> Child:
         nonlocal subscribed
+        stores.checkpoint(database_url)
         child = service.serve(bench, f"serve-{key}", database_url, worker=False)
         if not subscribed:
             service.subscribe(bench, UNUSED_CALLBACK)

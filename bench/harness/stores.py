@@ -42,6 +42,36 @@ def _sqlite_count(path: Path, statement: str) -> int:
         db.close()
 
 
+def checkpoint(database_url: str) -> None:
+    """Write the store's dirty pages out and start its log afresh, before a measured run.
+
+    PostgreSQL checkpoints every 5 minutes (``checkpoint_timeout``) and on DROP DATABASE; one that
+    begins inside a target's 10 s run burdens that target alone with its writes and the full-page
+    images that follow (seen: PostgreSQL ingest p99 55.7 ms in such a round, 14.5 ms in a run
+    without). A checkpoint just before each run puts the next timed one out of reach and makes every
+    run start alike, with its full-page images inside the run. SQLite's WAL is checkpointed into the
+    file in the same way (its last connection closing already does so).
+    """
+    if is_sqlite(database_url):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        if path.exists():
+            db = sqlite3.connect(path, timeout=30)
+            try:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.close()
+        return
+    asyncio.run(_postgres_execute(database_url, "CHECKPOINT"))
+
+
+async def _postgres_execute(database_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 async def _postgres_count(database_url: str, statement: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
@@ -62,22 +92,15 @@ class PostgresDatabases:
 
     def create(self, purpose: str) -> str:
         name = f"switchboard_bench_{self.run_id}_{purpose}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_postgres_execute(self.admin_url, f'CREATE DATABASE "{name}"'))
         self._created.append(name)
         parts = urlsplit(self.admin_url)
         return urlunsplit(parts._replace(path=f"/{name}"))
 
     def drop_all(self) -> None:
         for name in reversed(self._created):
-            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(_postgres_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self._created.clear()
-
-    async def _admin(self, statement: str) -> None:
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
 
     def __enter__(self) -> PostgresDatabases:
         return self
