@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import shutil
@@ -15,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from harness import stores
 from harness.context import BENCH_DIR
 
 
@@ -63,15 +63,8 @@ def describe_postgres(admin_url: str | None) -> str | None:
     if not admin_url:
         return None
 
-    async def version() -> str:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(version())
+        return str(stores.on_postgres(admin_url, lambda conn: conn.fetchval("SHOW server_version")))
     except (OSError, asyncpg.PostgresError):
         return None
 

@@ -28,6 +28,7 @@ from app.connector.registry import Registry, Webhook
 from app.connector.schema import FieldDef
 from app.delivery.signing import new_secret
 from app.event.envelope import Event
+from harness import stores
 from harness.twilio_requests import WEBHOOK_PATH, SidSet, message_params
 
 EVENT_TYPE = "messages/message_received"
@@ -156,8 +157,9 @@ def fill(
 ) -> list[str]:
     """A subscription and ``count`` events with one delivery each; returns each batch's last event id."""
     if database_url.startswith("sqlite"):
-        path = Path(database_url.removeprefix("sqlite:///"))
-        return seed_sqlite(path, subscription_url, count, delivered=delivered, span=span)
+        return seed_sqlite(
+            stores.sqlite_path(database_url), subscription_url, count, delivered=delivered, span=span
+        )
     return seed_postgres(database_url, subscription_url, count, delivered=delivered, span=span)
 
 

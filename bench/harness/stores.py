@@ -6,14 +6,22 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+T = TypeVar("T")
+
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def sqlite_path(database_url: str) -> Path:
+    return Path(database_url.removeprefix("sqlite:///"))
 
 
 def is_sqlite(database_url: str) -> bool:
@@ -24,8 +32,11 @@ def count_rows(database_url: str, table: str, where: str = "") -> int:
     """Rows of ``table`` (0 when the table does not exist yet), optionally filtered by a WHERE clause."""
     statement = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
     if is_sqlite(database_url):
-        return _sqlite_count(Path(database_url.removeprefix("sqlite:///")), statement)
-    return asyncio.run(_postgres_count(database_url, statement))
+        return _sqlite_count(sqlite_path(database_url), statement)
+    try:
+        return int(on_postgres(database_url, lambda conn: conn.fetchval(statement)))
+    except asyncpg.UndefinedTableError:
+        return 0
 
 
 def _sqlite_count(path: Path, statement: str) -> int:
@@ -43,43 +54,30 @@ def _sqlite_count(path: Path, statement: str) -> int:
 
 
 def checkpoint(database_url: str) -> None:
-    """Write the store's dirty pages out and start its log afresh, before a measured run.
+    """Write PostgreSQL's dirty pages out and start its log afresh, before a measured run.
 
     PostgreSQL checkpoints every 5 minutes (``checkpoint_timeout``) and on DROP DATABASE; one that
     begins inside a target's 10 s run burdens that target alone with its writes and the full-page
     images that follow (seen: PostgreSQL ingest p99 55.7 ms in such a round, 14.5 ms in a run
     without). A checkpoint just before each run puts the next timed one out of reach and makes every
-    run start alike, with its full-page images inside the run. SQLite's WAL is checkpointed into the
-    file in the same way (its last connection closing already does so).
+    run start alike, with its full-page images inside the run. A SQLite file needs nothing: the seed
+    checkpoints its WAL when it is done, and so does the service's last connection when it stops.
     """
-    if is_sqlite(database_url):
-        path = Path(database_url.removeprefix("sqlite:///"))
-        if path.exists():
-            db = sqlite3.connect(path, timeout=30)
-            try:
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                db.close()
-        return
-    asyncio.run(_postgres_execute(database_url, "CHECKPOINT"))
+    if not is_sqlite(database_url):
+        on_postgres(database_url, lambda conn: conn.execute("CHECKPOINT"))
 
 
-async def _postgres_execute(database_url: str, statement: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+def on_postgres(database_url: str, use: Callable[[Any], Awaitable[T]]) -> T:
+    """What ``use`` returns on a connection of its own to ``database_url``, closed afterwards."""
 
+    async def connected() -> T:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await use(conn)
+        finally:
+            await conn.close()
 
-async def _postgres_count(database_url: str, statement: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(await conn.fetchval(statement))
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
+    return asyncio.run(connected())
 
 
 class PostgresDatabases:
@@ -92,15 +90,18 @@ class PostgresDatabases:
 
     def create(self, purpose: str) -> str:
         name = f"switchboard_bench_{self.run_id}_{purpose}"
-        asyncio.run(_postgres_execute(self.admin_url, f'CREATE DATABASE "{name}"'))
+        self._admin(f'CREATE DATABASE "{name}"')
         self._created.append(name)
         parts = urlsplit(self.admin_url)
         return urlunsplit(parts._replace(path=f"/{name}"))
 
     def drop_all(self) -> None:
         for name in reversed(self._created):
-            asyncio.run(_postgres_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._created.clear()
+
+    def _admin(self, statement: str) -> None:
+        on_postgres(self.admin_url, lambda conn: conn.execute(statement))
 
     def __enter__(self) -> PostgresDatabases:
         return self
