@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -106,7 +106,10 @@ def new_session(concurrency: int) -> aiohttp.ClientSession:
 
 class TwilioLikeSender:
     """Sends webhooks ``concurrency`` at a time; each is sent again on a connection error, timeout or
-    5xx until it gets a 200 (at most ``max_tries`` tries, and never past ``deadline`` seconds)."""
+    5xx until it gets a 200 (at most ``max_tries`` tries, and never past ``deadline`` seconds).
+
+    ``send_all`` sends a fixed batch. A test that needs traffic for as long as it lasts instead
+    ``add``s webhooks while ``run`` is going and ends it with ``finish``."""
 
     def __init__(
         self,
@@ -126,24 +129,40 @@ class TwilioLikeSender:
         self.in_flight = 0
         self.accepted = 0
         self._progress = asyncio.Condition()
+        self._queue: asyncio.Queue[SignedWebhook | None] = asyncio.Queue()
 
-    async def send_all(self, webhooks: Sequence[SignedWebhook]) -> dict[str, History]:
-        queue: asyncio.Queue[SignedWebhook] = asyncio.Queue()
+    @property
+    def queued(self) -> int:
+        """Webhooks added that no lane has taken yet."""
+        return self._queue.qsize()
+
+    def add(self, webhooks: Iterable[SignedWebhook]) -> None:
         for webhook in webhooks:
-            self.histories[webhook.sid] = History(webhook)
-            queue.put_nowait(webhook)
+            self._queue.put_nowait(webhook)
+
+    def finish(self, *, drop_queued: bool = False) -> None:
+        """No more webhooks: the lanes end once the queue is empty, or at once with ``drop_queued``
+        (webhooks no lane has taken are then never sent and have no history)."""
+        while drop_queued and not self._queue.empty():
+            self._queue.get_nowait()
+        for _ in range(self.concurrency):
+            self._queue.put_nowait(None)
+
+    async def send_all(self, webhooks: Iterable[SignedWebhook]) -> dict[str, History]:
+        self.add(webhooks)
+        self.finish()
+        return await self.run()
+
+    async def run(self) -> dict[str, History]:
         stop_at = time.monotonic() + self.deadline
         async with new_session(self.concurrency) as session:
-            lanes = [self._lane(session, queue, stop_at) for _ in range(self.concurrency)]
-            await asyncio.gather(*lanes)
+            await asyncio.gather(*(self._lane(session, stop_at) for _ in range(self.concurrency)))
         return self.histories
 
-    async def _lane(
-        self, session: aiohttp.ClientSession, queue: asyncio.Queue[SignedWebhook], stop_at: float
-    ) -> None:
-        while not queue.empty():
-            webhook = queue.get_nowait()
-            history = self.histories[webhook.sid]
+    async def _lane(self, session: aiohttp.ClientSession, stop_at: float) -> None:
+        # Past the deadline a lane still takes each webhook, so every one added gets its (empty) history.
+        while (webhook := await self._queue.get()) is not None:
+            history = self.histories[webhook.sid] = History(webhook)
             while len(history.answers) < self.max_tries and time.monotonic() < stop_at:
                 self.in_flight += 1
                 try:
