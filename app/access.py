@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app import metrics
-from app.logging import vetted
+from app.logging import log_vetted
 
 log = logging.getLogger("switchboard.access")
 
@@ -53,7 +53,7 @@ def log_webhook(
         fields["event_id"] = event_id
     if reason is not None:
         fields["reason"] = reason
-    log.info("%s %s %d", scope["method"], scope["path"], status, extra=vetted(fields))
+    log_vetted(log, logging.INFO, f"{scope['method']} {scope['path']} {status}", fields)
 
 
 class AccessMiddleware:

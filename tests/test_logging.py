@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.logging import MASK, LogFormat, configure, vetted
+from app.logging import MASK, LogFormat, configure, log_vetted, vetted
 
 AUTH_TOKEN = "12345678901234567890123456789012"
 API_TOKEN = "my-configured-api-token-value"
@@ -204,3 +204,65 @@ def test_a_vetted_record_is_written_as_given_and_others_are_still_masked(output:
     assert {k: vetted_line[k] for k in fields} == fields
     assert not any(key.startswith("_switchboard") for key in vetted_line)
     assert masked_line["message"] == f"POST {MASK}" and masked_line["path"] == MASK
+
+
+def test_log_vetted_writes_the_line_a_vetted_record_would(output: io.StringIO) -> None:
+    log = logging.getLogger("app.delivery.worker")
+    fields = {"delivery_id": "dlv_1", "attempt": 2, "status_code": 204, "error": None}
+    log_vetted(log, logging.INFO, "delivery attempt", fields)  # the direct path: only our handler
+    log.info("delivery attempt", extra=vetted(fields))
+    direct, through_logging = (json.loads(line) for line in output.getvalue().splitlines())
+    assert list(direct) == list(through_logging)  # the same keys, in the same order
+    assert {**direct, "ts": None} == {**through_logging, "ts": None}
+    assert str(direct["ts"]).endswith("Z") and len(str(direct["ts"])) == len(str(through_logging["ts"]))
+
+
+def test_log_vetted_goes_through_logging_wherever_another_handler_or_a_filter_listens(
+    output: io.StringIO,
+) -> None:
+    log = logging.getLogger("app.delivery.worker")
+    caught: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = caught.append  # type: ignore[method-assign]
+    log.addHandler(listener)
+    try:
+        log_vetted(log, logging.INFO, "delivery attempt", {"attempt": 1})
+    finally:
+        log.removeHandler(listener)
+    dropped = logging.Filter("elsewhere")  # passes only the "elsewhere" logger's records
+    log.addFilter(dropped)
+    try:
+        log_vetted(log, logging.INFO, "filtered out", {"attempt": 2})
+    finally:
+        log.removeFilter(dropped)
+    assert [(r.getMessage(), r.__dict__["attempt"]) for r in caught] == [("delivery attempt", 1)]
+    assert [r["message"] for r in records(output)] == ["delivery attempt"]
+
+
+def test_log_vetted_writes_nothing_below_the_level_and_text_as_text() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure("WARNING", LogFormat.TEXT, [], stream=stream)
+        log = logging.getLogger("app.delivery.worker")
+        log_vetted(log, logging.INFO, "delivery attempt", {"attempt": 1})
+        log_vetted(log, logging.WARNING, "delivery attempt", {"attempt": 7})
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    [line] = stream.getvalue().splitlines()
+    assert line.endswith("WARNING app.delivery.worker delivery attempt attempt=7")
+
+
+def test_log_vetted_lines_keep_their_order_with_other_records(counted: CountingStream) -> None:
+    log = logging.getLogger("switchboard.access")
+
+    async def requests() -> None:
+        log.info("first")
+        log_vetted(log, logging.INFO, "second", {"status": 200})
+        log.warning("third")  # a warning writes what waits, then itself
+
+    asyncio.run(requests())
+    assert [r["message"] for r in records(counted)] == ["first", "second", "third"]
+    assert counted.writes == 1

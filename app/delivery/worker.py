@@ -33,7 +33,7 @@ from app.delivery.repository import NOTIFY_CHANNEL, DeliveryStatus
 from app.delivery.retry import RetryPolicy
 from app.delivery.sender import Sender
 from app.delivery.signing import build_headers
-from app.logging import vetted
+from app.logging import log_vetted
 
 log = logging.getLogger(__name__)
 
@@ -225,13 +225,11 @@ class DeliveryWorker:
             "duration_ms": response.duration_ms,
             "error": response.error,
         }
-        # Without an error the line holds only our ids and numbers: nothing to mask (see vetted()).
-        extra = vetted(fields) if response.error is None else fields
-        log.log(
-            logging.WARNING if status is DeliveryStatus.FAILED else logging.INFO,
-            "delivery attempt",
-            extra=extra,
-        )
+        level = logging.WARNING if status is DeliveryStatus.FAILED else logging.INFO
+        if response.error is None:  # only our ids and numbers: nothing to mask (see vetted())
+            log_vetted(log, level, "delivery attempt", fields)
+        else:
+            log.log(level, "delivery attempt", extra=fields)
         self._outcomes.append(
             queue.Outcome(
                 delivery_id=item.id,

@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import clock
+from app import clock, jsonenc
 from app.db import Transactor, create_engine
 from app.delivery import queue
 from app.delivery.repository import DeliveryStatus
-from app.models import deliveries
+from app.event.envelope import Event
+from app.models import deliveries, events
 from tests.conftest import make_settings
 from tests.factories import attempt_rows, create_pending_deliveries, create_subscription, delivery_rows
 
@@ -58,7 +59,23 @@ async def test_a_claim_leases_the_due_deliveries_it_returns_with_their_envelopes
     for item in claimed:
         assert rows[item.id]["locked_by"] == "worker-a" and rows[item.id]["locked_until"] == now + LEASE
         assert item.url == subscription["url"] and item.secrets == (subscription["secret"],)
-        assert item.body.startswith(b'{"id":"%s",' % item.event_id.encode()) and item.attempt_count == 0
+        assert item.attempt_count == 0
+    async with engine.connect() as conn:
+        stored = {row.id: Event.from_row(row) for row in await conn.execute(select(events))}
+    for item in [*claimed, *again]:  # the envelope the API shows for the event, to the byte
+        assert item.body == jsonenc.dumps_bytes(stored[item.event_id].envelope())
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        ("2026-12-03 18:00:00.123456", "2026-12-03T18:00:00.123456Z"),  # as UTCDateTime writes it
+        ("2026-12-03 18:00:00", "2026-12-03T18:00:00.000000Z"),  # any other shape is parsed
+        ("2026-12-03T18:00:00.5", "2026-12-03T18:00:00.500000Z"),
+    ],
+)
+def test_a_sqlite_received_at_is_sent_in_the_envelopes_form(stored: str, sent: str) -> None:
+    assert queue._sqlite_moment(stored) == sent
 
 
 async def test_a_record_moves_on_only_the_deliveries_the_worker_still_holds(
